@@ -1,0 +1,45 @@
+# precert: `make run` (start the app on the embedded default) and `make test` (everything CI runs).
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test lint types imports pytest venv bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+run: venv
+	$(BIN)/precert db upgrade
+	$(BIN)/precert payers list
+	$(BIN)/precert serve --host $(HOST) --port $(PORT)
+
+test: venv lint types imports pytest
+
+lint:
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+
+types:
+	$(BIN)/mypy
+
+imports:
+	$(BIN)/lint-imports
+
+pytest:
+	$(BIN)/pytest -n 2 -q
+
+bench: venv
+	$(PY) bench/requirements.py
+	$(PY) bench/api_latency.py
+
+clean:
+	rm -rf $(VENV) precert.db* var .pytest_cache .mypy_cache .ruff_cache

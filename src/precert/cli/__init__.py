@@ -1,0 +1,1 @@
+"""Command-line entry point (Typer): one module per command group, thin calls into services."""

@@ -1,0 +1,1 @@
+"""Shipped data: payer packs, reference code lists."""

@@ -1,0 +1,1 @@
+"""Reference code lists shipped with precert (see SOURCES.md)."""

@@ -1,0 +1,202 @@
+"""Payer rules as plain values: what a payer requires, for which services, where and when.
+
+A `PayerPack` is one payer's rule set (loaded from YAML by `domain.packs`); a `PayerRule` says, for
+a set of codes and the filters around them (plan, place of service or care setting, state, dates,
+conditions), what the payer requires: the outcome, the payer's own term, what it reviews, documents,
+channels and turnaround. The engine that answers a service lives in `domain.requirements`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """What a rule says when it applies."""
+
+    REQUIRED = "required"
+    NOTIFICATION = "notification"
+    NOT_REQUIRED = "not_required"
+
+
+class Decision(StrEnum):
+    """The answer for one service."""
+
+    REQUIRED = "required"
+    NOTIFICATION = "notification"
+    CONDITIONAL = "conditional"  # depends on a fact not given (paired code, place of service...)
+    NOT_REQUIRED = "not_required"
+    UNKNOWN = "unknown"  # no rule covers it: verify with the payer
+
+
+# How strong an outcome is when several rules apply: the strongest certain one wins.
+RANK: dict[str, int] = {
+    Outcome.REQUIRED: 3,
+    Outcome.NOTIFICATION: 2,
+    Outcome.NOT_REQUIRED: 1,
+    Decision.UNKNOWN: 0,
+}
+
+PLAN_TYPES: tuple[str, ...] = (
+    "commercial",
+    "medicare-advantage",
+    "medicare-ffs",
+    "medicaid",
+    "medicaid-managed-care",
+    "chip",
+    "marketplace",
+    "tricare",
+)
+
+# The payer's own words. Closed so that a typo in a pack is caught, open enough for real payers.
+TERMS: tuple[str, ...] = (
+    "precertification",
+    "preauthorization",
+    "prior authorization",
+    "notification",
+    "referral",
+    "predetermination",
+    "pre-service review",
+    "pre-claim review",
+)
+
+REVIEWS: tuple[str, ...] = ("coverage", "medical_necessity", "both")
+
+CHANNEL_TYPES: tuple[str, ...] = ("x12", "fhir-pas", "portal", "fax", "phone", "email")
+
+# Care settings and the CMS places of service each one covers. A rule may be written either way;
+# a service may be described either way; the engine reconciles the two through this table.
+SETTING_POS: dict[str, frozenset[str]] = {
+    "inpatient": frozenset({"21", "51", "61"}),
+    "outpatient": frozenset({"19", "22"}),  # hospital outpatient department, off and on campus
+    "office": frozenset({"11"}),
+    "asc": frozenset({"24"}),
+    "home": frozenset({"12"}),
+    "snf": frozenset({"31", "32"}),
+    "emergency": frozenset({"23"}),
+    "telehealth": frozenset({"02", "10"}),
+    "ambulance": frozenset({"41", "42"}),
+}
+SETTINGS: tuple[str, ...] = tuple(SETTING_POS)
+POS_SETTING: dict[str, str] = {pos: s for s, codes in SETTING_POS.items() for pos in codes}
+
+TURNAROUND_UNITS: tuple[str, ...] = ("hours", "calendar_days", "business_days")
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """One way to reach the payer for this rule: its type and where (URL, fax, phone, payer id)."""
+
+    type: str
+    address: str = ""
+    note: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        out = {"type": self.type, "address": self.address}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """A turnaround time: an amount and its unit ('72 hours', '7 calendar days')."""
+
+    amount: int
+    unit: str
+
+    def __str__(self) -> str:
+        unit = self.unit.replace("_", " ")
+        return f"{self.amount} {unit[:-1] if self.amount == 1 else unit}"
+
+
+@dataclass(frozen=True, slots=True)
+class Turnaround:
+    """How long the payer takes to decide, standard and expedited."""
+
+    standard: Duration | None = None
+    expedited: Duration | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        if self.standard:
+            out["standard"] = str(self.standard)
+        if self.expedited:
+            out["expedited"] = str(self.expedited)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Conditions:
+    """Facts beyond code, place and date that decide whether a rule applies.
+
+    Prefix lists for diagnoses ("M17" covers M17.11). `with_codes`: the rule applies only when one
+    of these codes is billed in the same encounter (e.g. botulinum toxin J0585 with 64612).
+    `units_over`: applies only when units/visits this year exceed N (therapy visit thresholds).
+    """
+
+    with_codes: frozenset[str] = frozenset()
+    diagnoses_any: tuple[str, ...] = ()
+    diagnoses_none: tuple[str, ...] = ()
+    units_over: int | None = None
+    min_age: int | None = None
+    max_age: int | None = None
+    network: str | None = None  # "in" or "out"
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.with_codes
+            or self.diagnoses_any
+            or self.diagnoses_none
+            or self.units_over is not None
+            or self.min_age is not None
+            or self.max_age is not None
+            or self.network
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PayerRule:
+    """One line of a payer's list, with everything a specialist needs to act on it."""
+
+    id: str
+    payer_id: str
+    name: str
+    codes: tuple[str, ...]  # exact codes, ranges expanded; empty when all_codes
+    all_codes: bool = False
+    plans: frozenset[str] | None = None
+    pos: frozenset[str] | None = None
+    settings: frozenset[str] | None = None
+    states: frozenset[str] | None = None
+    effective_from: dt.date | None = None
+    effective_through: dt.date | None = None  # inclusive: the last date of service it covers
+    conditions: Conditions = field(default_factory=Conditions)
+    outcome: Outcome = Outcome.REQUIRED
+    term: str = "prior authorization"
+    reviews: str = "medical_necessity"
+    documents: tuple[str, ...] = ()
+    channels: tuple[Channel, ...] = ()
+    turnaround: Turnaround = field(default_factory=Turnaround)
+    source: str = ""
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PayerPack:
+    """One payer's configuration and rules, as loaded from its YAML pack."""
+
+    id: str
+    name: str
+    version: str
+    plans: tuple[str, ...]
+    rules: tuple[PayerRule, ...]
+    default_decision: Decision = Decision.UNKNOWN  # for a code no rule covers
+    default_reason: str = ""
+    synthetic: bool = False
+    source: str = ""
+    published: dt.date | None = None
+    x12_payer_ids: tuple[str, ...] = ()
+    contact: tuple[Channel, ...] = ()
+    origin: str = "shipped"  # "shipped" with precert, or "imported" by this installation

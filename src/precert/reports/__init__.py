@@ -1,0 +1,1 @@
+"""Documents people read: checklists and letters rendered to PDF (reportlab)."""
