@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 from typing import Any, Literal
 
 import yaml
@@ -34,7 +35,12 @@ from precert.domain.rules import (
 from precert.errors import InvalidInput, Issue
 
 SCHEMA_VERSION = 1
-MAX_RANGE = 100_000
+# A CPT range wider than this is almost always a typo (70551-75053 for 70551-70553); a whole HCPCS
+# letter block (A0000-A9999) still fits. Use `codes: ['*']` for "every code".
+MAX_RANGE = 10_000
+# Every code of every rule, after ranges are expanded: a guard against a pack that would exhaust
+# memory when indexed (real payer lists hold a few thousand codes).
+MAX_PACK_CODES = 1_000_000
 _ID = r"^[a-z0-9][a-z0-9._-]{0,79}$"
 _DX_PREFIX = re.compile(r"^[A-Z]\d[0-9A-Z]?(\.[0-9A-Z]{0,4})?$")
 _DURATION = re.compile(
@@ -43,15 +49,34 @@ _DURATION = re.compile(
 
 
 class _Loader(yaml.SafeLoader):
-    """YAML without implicit numbers: CPT 00100 must stay 00100 (not octal 64), 2026.10 a string."""
+    """YAML without implicit numbers or timestamps, and with unique keys.
+
+    CPT 00100 must stay 00100 (not octal 64) and version 2026.10 a string; dates stay text so that
+    the schema, not the YAML library, reports 2026-02-30 with its field. A key written twice in one
+    mapping would silently drop the first value (a rule's codes, say), so it is refused.
+    """
+
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
+        node = super().compose_mapping_node(anchor)
+        seen: set[str] = set()
+        for key, _ in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.tag == _MERGE_TAG:
+                continue
+            if key.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"the key {key.value!r} appears twice in one mapping",
+                    key.start_mark,
+                )
+            seen.add(key.value)
+        return node
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_IMPLICIT_TEXT = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp")
 _Loader.yaml_implicit_resolvers = {
-    key: [
-        (tag, rx)
-        for tag, rx in resolvers
-        if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
-    ]
+    key: [(tag, rx) for tag, rx in resolvers if tag not in _IMPLICIT_TEXT]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
@@ -130,6 +155,28 @@ class DefaultDecisionSpec(_Strict):
     decision: Literal["unknown", "not_required"] = "unknown"
     reason: str = ""
 
+    @field_validator("reason")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        if not _names_only_code_and_payer(value):
+            raise ValueError(
+                "may name only {code} and {payer} in braces (write {{ and }} for a brace)"
+            )
+        return value
+
+
+def _names_only_code_and_payer(template: str) -> bool:
+    # The default reason is filled in for every unlisted code at check time: plain {code} and
+    # {payer} only (no attributes, conversions or format specs), so that a pack can never make a
+    # check fail, or allocate, later.
+    try:
+        fields = [f for f in string.Formatter().parse(template) if f[1] is not None]
+    except ValueError:  # an unmatched brace
+        return False
+    return all(
+        name in ("code", "payer") and not spec and not conv for _, name, spec, conv in fields
+    )
+
 
 class PackSpec(_Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -146,13 +193,7 @@ class PackSpec(_Strict):
 
 def parse_pack(text: str, filename: str = "<pack>", *, origin: str = "shipped") -> PayerPack:
     """Parse and validate one pack; raise InvalidInput listing every problem with its location."""
-    try:
-        raw = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InvalidInput.field(where, f"{where}: not valid YAML: {problem}", "yaml") from None
+    raw = _load_yaml(text, filename)
     if not isinstance(raw, dict):
         raise InvalidInput.field(
             filename,
@@ -167,12 +208,31 @@ def parse_pack(text: str, filename: str = "<pack>", *, origin: str = "shipped") 
     return _build(spec, filename, origin)
 
 
+def _load_yaml(text: str, filename: str) -> Any:
+    """The YAML document, or InvalidInput located at line:column when the library can tell."""
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
+        problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["unreadable"])[0]
+        raise InvalidInput.field(where, f"{where}: not valid YAML: {problem}", "yaml") from None
+    except ValueError as exc:
+        # An explicit tag the value does not fit (!!timestamp 2026-13-01, !!int abc).
+        raise InvalidInput.field(filename, f"{filename}: not valid YAML: {exc}", "yaml") from None
+    except RecursionError:
+        raise InvalidInput.field(
+            filename, f"{filename}: not valid YAML: lists or mappings nest too deeply", "yaml"
+        ) from None
+
+
 def _issue_from_pydantic(filename: str, raw: dict[str, Any], err: Any) -> Issue:
     loc = list(err["loc"])
     where = filename
     if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-        rules = raw.get("rules") or []
-        rule = rules[loc[1]] if loc[1] < len(rules) else None
+        rules = raw.get("rules")
+        listed = isinstance(rules, list) and loc[1] < len(rules)
+        rule = rules[loc[1]] if listed else None  # type: ignore[index]
         rule_id = rule.get("id") if isinstance(rule, dict) else None
         where += f": rule {rule_id}" if rule_id else f": rules[{loc[1]}]"
         loc = loc[2:]
@@ -201,6 +261,7 @@ class _Problems:
     def __init__(self, filename: str) -> None:
         self.filename = filename
         self.issues: list[Issue] = []
+        self.codes_left = MAX_PACK_CODES  # spent as ranges are expanded, rule after rule
 
     def add(self, where: str, message: str) -> None:
         location = f"{self.filename}: {where}" if where else self.filename
@@ -372,21 +433,30 @@ def _expand_codes(entries: list[str], where: str, problems: _Problems) -> tuple[
     """Exact codes and ranges ('70551-70553', 'J0585-J0588', '0042T-0045T') as a code tuple."""
     out: list[str] = []
     for i, entry in enumerate(entries):
-        entry = str(entry).strip().upper()
-        if "-" in entry:
-            expanded = _expand_range(entry)
-            if isinstance(expanded, str):
-                problems.add(f"{where}[{i}]", expanded)
-            else:
-                out.extend(expanded)
-        elif codes.is_procedure_code(entry):
-            out.append(entry)
-        else:
-            problems.add(
-                f"{where}[{i}]",
-                f"{entry!r} is not a CPT or HCPCS code or range (e.g. 70551, J0585, 70551-70553)",
-            )
+        found = _expand_entry(str(entry).strip().upper())
+        if isinstance(found, str):
+            problems.add(f"{where}[{i}]", found)
+            continue
+        if len(found) > problems.codes_left:
+            if problems.codes_left >= 0:  # say it once, where the pack crosses the limit
+                problems.add(
+                    f"{where}[{i}]",
+                    f"the pack lists more than {MAX_PACK_CODES} codes in all; split it into packs",
+                )
+                problems.codes_left = -1
+            return ()
+        problems.codes_left -= len(found)
+        out.extend(found)
     return tuple(dict.fromkeys(out))
+
+
+def _expand_entry(entry: str) -> list[str] | str:
+    """The codes one entry stands for, or why it stands for none."""
+    if "-" in entry:
+        return _expand_range(entry)
+    if codes.is_procedure_code(entry):
+        return [entry]
+    return f"{entry!r} is not a CPT or HCPCS code or range (e.g. 70551, J0585, 70551-70553)"
 
 
 _PARTS = re.compile(r"^([A-Z]?)(\d+)([A-Z]?)$")

@@ -17,6 +17,7 @@ from precert.domain.rules import (
     POS_SETTING,
     RANK,
     SETTING_POS,
+    Conditions,
     Decision,
     Outcome,
     PayerPack,
@@ -76,38 +77,115 @@ class Requirement:
 
 
 class _Compiled:
-    """A rule with its output fragments prepared once, so that a check only reads them."""
+    """A rule with all that does not depend on the service prepared once: the output fragments
+    and the phrases its reasons are made of. A check only reads them (and copies what it hands
+    out, so that no answer shares a list with the rule book or with another answer)."""
 
-    __slots__ = ("channels", "matched", "process", "rank", "rule", "turnaround")
+    __slots__ = (
+        "applies",
+        "channels",
+        "conditions",
+        "contributes",
+        "delisted",
+        "filtered",
+        "matched",
+        "miss_prefix",
+        "place",
+        "plans_cover_payer",
+        "plans_text",
+        "pos_text",
+        "process",
+        "rank",
+        "rule",
+        "settings_text",
+        "sole_plan",
+        "states_text",
+        "turnaround",
+        "would",
+    )
 
-    def __init__(self, rule: PayerRule) -> None:
+    def __init__(self, rule: PayerRule, pack: PayerPack) -> None:
         self.rule = rule
         self.rank = RANK[rule.outcome]
+        # A rule saying "not required" adds no process, documents or channel to an answer.
+        self.contributes = rule.outcome is not Outcome.NOT_REQUIRED
         self.process = {"term": rule.term, "reviews": rule.reviews, "rule": rule.id}
         self.matched = {"id": rule.id, "source": rule.source}
         self.channels = [c.as_dict() for c in rule.channels]
         self.turnaround = rule.turnaround.as_dict()
+        label = f"{rule.name} [{rule.id}]"
+        self.miss_prefix = f"Did not apply: {label}: "
+        self.would = f"{label} would make it {_outcome_words(rule)}."
+        notes = f" ({rule.notes})" if rule.notes else ""
+        self.applies = (
+            f"Not required: {label}."
+            if not self.contributes
+            else f"{_outcome_words(rule).capitalize()}: {label}{notes}."
+        )
+        self._prepare_filters(rule, pack)
+
+    def _prepare_filters(self, rule: PayerRule, pack: PayerPack) -> None:
+        """What the filters compare and the phrases their reasons name (sorted, joined once)."""
+        self.delisted = (
+            str(rule.effective_through + dt.timedelta(days=1)) if rule.effective_through else ""
+        )
+        self.sole_plan = pack.plans[0] if len(pack.plans) == 1 else None
+        self.plans_cover_payer = rule.plans is None or rule.plans.issuperset(pack.plans)
+        self.plans_text = _join(sorted(rule.plans)) if rule.plans is not None else ""
+        self.states_text = _join(sorted(rule.states)) if rule.states is not None else ""
+        self.pos_text = (
+            _join([pos_label(p) for p in sorted(rule.pos)], "or") if rule.pos is not None else ""
+        )
+        self.settings_text = _join(sorted(rule.settings), "or") if rule.settings is not None else ""
+        self.place = rule.pos is not None or rule.settings is not None
+        self.conditions = _CompiledConditions(rule.conditions) if rule.conditions else None
+        # Most rules name codes and little else: those apply without running any filter.
+        self.filtered = bool(
+            rule.effective_from
+            or rule.effective_through
+            or rule.plans is not None
+            or rule.states is not None
+            or self.place
+            or self.conditions
+        )
+
+
+class _CompiledConditions:
+    """A rule's conditions with the phrases that name them."""
+
+    __slots__ = ("age_span", "cond", "dx_any_text", "dx_none_text", "dx_wanted", "pair_text")
+
+    def __init__(self, cond: Conditions) -> None:
+        self.cond = cond
+        self.pair_text = _join(sorted(cond.with_codes), "or")
+        self.dx_any_text = _join(list(cond.diagnoses_any), "or")
+        self.dx_none_text = _join(list(cond.diagnoses_none), "or")
+        self.dx_wanted = self.dx_any_text or self.dx_none_text
+        lo, hi = cond.min_age, cond.max_age
+        self.age_span = f"ages {lo if lo is not None else 0} to {hi if hi is not None else 'any'}"
 
 
 class _PayerIndex:
-    __slots__ = ("by_code", "pack", "wildcard")
+    """One payer's rules by code; rules for every code ('*') follow the rules listing the code."""
+
+    __slots__ = ("by_code", "contact", "pack", "wildcard")
 
     def __init__(self, pack: PayerPack) -> None:
         self.pack = pack
+        self.contact = [c.as_dict() for c in pack.contact]
         by_code: dict[str, list[_Compiled]] = {}
         wildcard: list[_Compiled] = []
         for rule in pack.rules:
-            compiled = _Compiled(rule)
+            compiled = _Compiled(rule, pack)
             if rule.all_codes:
                 wildcard.append(compiled)
             for code in rule.codes:
                 by_code.setdefault(code, []).append(compiled)
-        self.by_code = {code: tuple(rules) for code, rules in by_code.items()}
         self.wildcard = tuple(wildcard)
+        self.by_code = {code: (*rules, *self.wildcard) for code, rules in by_code.items()}
 
     def candidates(self, code: str) -> tuple[_Compiled, ...]:
-        found = self.by_code.get(code, ())
-        return found + self.wildcard if self.wildcard else found
+        return self.by_code.get(code, self.wildcard)
 
 
 class RuleBook:
@@ -154,48 +232,35 @@ class RuleBook:
 
 
 def _evaluate(index: _PayerIndex, service: Service) -> Requirement:
-    pack = index.pack
     matched: list[_Compiled] = []
     pending: list[tuple[_Compiled, str]] = []
     near_misses: list[str] = []
     for compiled in index.candidates(service.code):
-        miss, unknowns = _check(compiled.rule, service, pack)
+        if not compiled.filtered:
+            matched.append(compiled)
+            continue
+        unknowns: list[str] = []
+        miss = _check(compiled, service, unknowns)
         if miss is not None:
-            near_misses.append(f"Did not apply: {compiled.rule.name} [{compiled.rule.id}]: {miss}.")
+            near_misses.append(f"{compiled.miss_prefix}{miss}.")
         elif unknowns:
             pending.append((compiled, " and ".join(unknowns)))
         else:
             matched.append(compiled)
 
-    result = Requirement(service.code, service.payer_id, service.date, Decision.UNKNOWN)
-    certain = max((c.rank for c in matched), default=-1)
-    potential = max((c.rank for c, _ in pending), default=-1)
-    if certain < 0:
-        certain = RANK[pack.default_decision]
-        result.decision = pack.default_decision
-    else:
+    pack = index.pack
+    result = Requirement(service.code, service.payer_id, service.date, pack.default_decision)
+    certain = max([c.rank for c in matched], default=RANK[pack.default_decision])
+    if matched:
         result.decision = _DECISION_OF_RANK[certain]
-    if potential > certain:
-        result.decision = Decision.CONDITIONAL
-
-    _fill_matched(result, matched)
-    reasons = result.reasons
-    for compiled, depends in pending:
-        rule = compiled.rule
-        reasons.append(
-            f"Depends on {depends}: {rule.name} [{rule.id}] would make it {_outcome_words(rule)}."
-        )
-        if result.decision is Decision.CONDITIONAL:
-            result.processes.append({**compiled.process, "condition": depends})
-            _extend_unique(result.documents, rule.documents)
-            if not result.channels:
-                result.channels = compiled.channels
-                result.turnaround = compiled.turnaround
-    reasons.extend(near_misses)
+        _fill_matched(result, matched)
+    if pending:
+        _fill_pending(result, pending, conditional=max(c.rank for c, _ in pending) > certain)
+    result.reasons.extend(near_misses)
     if not matched and not pending:
-        reasons.append(_default_reason(pack, service))
+        result.reasons.append(_default_reason(pack, service))
         if result.decision is Decision.UNKNOWN:
-            result.channels = [c.as_dict() for c in pack.contact]
+            result.channels = [dict(c) for c in index.contact]
     return result
 
 
@@ -208,31 +273,46 @@ _DECISION_OF_RANK = {
 
 
 def _fill_matched(result: Requirement, matched: list[_Compiled]) -> None:
-    if not matched:
-        return
-    # The strongest rule decides channels and turnaround; every required or notification rule
-    # contributes its process (a stay's precertification *and* a procedure's preauthorization).
+    # The strongest rule (the first of equals) decides channels and turnaround; every required or
+    # notification rule contributes its process (a stay's precertification *and* a procedure's
+    # preauthorization), once per term and review.
     lead = max(matched, key=lambda c: c.rank)
     seen: set[tuple[str, str]] = set()
     for compiled in matched:
-        rule = compiled.rule
-        result.matched_rules.append(compiled.matched)
-        if rule.outcome is Outcome.NOT_REQUIRED:
-            result.reasons.append(f"Not required: {rule.name} [{rule.id}].")
+        result.matched_rules.append(dict(compiled.matched))
+        result.reasons.append(compiled.applies)
+        if not compiled.contributes:
             continue
-        key = (rule.term, rule.reviews)
-        if key not in seen:
-            seen.add(key)
-            result.processes.append(compiled.process)
+        rule = compiled.rule
+        if (rule.term, rule.reviews) not in seen:
+            seen.add((rule.term, rule.reviews))
+            result.processes.append(dict(compiled.process))
         _extend_unique(result.documents, rule.documents)
-        result.reasons.append(
-            f"{_outcome_words(rule).capitalize()}: {rule.name} [{rule.id}]"
-            + (f" ({rule.notes})" if rule.notes else "")
-            + "."
-        )
-    if lead.rank > RANK[Outcome.NOT_REQUIRED]:
-        result.channels = lead.channels
-        result.turnaround = lead.turnaround
+    if lead.contributes:
+        _take_channels(result, lead)
+
+
+def _fill_pending(
+    result: Requirement, pending: list[tuple[_Compiled, str]], *, conditional: bool
+) -> None:
+    # A rule that might apply is always explained; when it is stronger than the certain answer,
+    # the answer is conditional and its process is listed with the fact it depends on.
+    for compiled, depends in pending:
+        result.reasons.append(f"Depends on {depends}: {compiled.would}")
+    if not conditional:
+        return
+    result.decision = Decision.CONDITIONAL
+    contributing = [(c, depends) for c, depends in pending if c.contributes]
+    for compiled, depends in contributing:
+        result.processes.append({**compiled.process, "condition": depends})
+        _extend_unique(result.documents, compiled.rule.documents)
+    if not result.channels and contributing:
+        _take_channels(result, max(contributing, key=lambda pair: pair[0].rank)[0])
+
+
+def _take_channels(result: Requirement, compiled: _Compiled) -> None:
+    result.channels = [dict(c) for c in compiled.channels]
+    result.turnaround = dict(compiled.turnaround)
 
 
 def _outcome_words(rule: PayerRule) -> str:
@@ -262,59 +342,57 @@ def _extend_unique(target: list[str], items: Iterable[str]) -> None:
             target.append(item)
 
 
-def _check(rule: PayerRule, service: Service, pack: PayerPack) -> tuple[str | None, list[str]]:
-    """(why the rule does not apply, or None; the facts it depends on that were not given)."""
+# -- the filters: each returns why the rule does not apply, or None (adding facts it needs) -------
+
+
+def _check(compiled: _Compiled, service: Service, unknowns: list[str]) -> str | None:
+    """Why the rule does not apply, or None; `unknowns` gets the facts it depends on."""
+    rule = compiled.rule
     day = service.date
     if rule.effective_from is not None and day < rule.effective_from:
-        return f"it starts on {rule.effective_from} and this service is on {day}", []
+        return f"it starts on {rule.effective_from} and this service is on {day}"
     if rule.effective_through is not None and day > rule.effective_through:
         return (
             f"it ended on {rule.effective_through} (no longer on the list from "
-            f"{rule.effective_through + dt.timedelta(days=1)}); this service is on {day}"
-        ), []
-    unknowns: list[str] = []
-    miss = (
-        _check_plan(rule, service, pack, unknowns)
-        or _check_state(rule, service, unknowns)
-        or _check_place(rule, service, unknowns)
-    )
-    if miss is None and rule.conditions:
-        miss = _check_conditions(rule, service, unknowns)
-    return miss, unknowns
-
-
-def _check_plan(
-    rule: PayerRule, service: Service, pack: PayerPack, unknowns: list[str]
-) -> str | None:
-    if rule.plans is None:
-        return None
-    plan = service.plan or (pack.plans[0] if len(pack.plans) == 1 else None)
-    if plan is None:
-        if not rule.plans.issuperset(pack.plans):
-            unknowns.append(f"the plan type (it applies to {_join(sorted(rule.plans))} plans)")
-        return None
-    if plan not in rule.plans:
-        return f"it applies to {_join(sorted(rule.plans))} plans; this is a {plan} plan"
-    return None
-
-
-def _check_state(rule: PayerRule, service: Service, unknowns: list[str]) -> str | None:
-    if rule.states is None:
-        return None
-    if service.state is None:
-        unknowns.append(f"the state (it applies in {_join(sorted(rule.states))})")
-        return None
-    if service.state not in rule.states:
-        return (
-            f"it applies only in {_join(sorted(rule.states))}; this service is in {service.state}"
+            f"{compiled.delisted}); this service is on {day}"
         )
+    miss = None
+    if rule.plans is not None:
+        miss = _check_plan(compiled, service, unknowns)
+    if miss is None and rule.states is not None:
+        miss = _check_state(compiled, service, unknowns)
+    if miss is None and compiled.place:
+        miss = _check_place(compiled, service, unknowns)
+    if miss is None and compiled.conditions is not None:
+        miss = _check_conditions(compiled.conditions, service, unknowns)
+    return miss
+
+
+def _check_plan(compiled: _Compiled, service: Service, unknowns: list[str]) -> str | None:
+    plan = service.plan or compiled.sole_plan
+    if plan is None:
+        if not compiled.plans_cover_payer:
+            unknowns.append(f"the plan type (it applies to {compiled.plans_text} plans)")
+        return None
+    if plan not in compiled.rule.plans:  # type: ignore[operator]
+        return f"it applies to {compiled.plans_text} plans; this is a {plan} plan"
     return None
 
 
-def _check_place(rule: PayerRule, service: Service, unknowns: list[str]) -> str | None:
+def _check_state(compiled: _Compiled, service: Service, unknowns: list[str]) -> str | None:
+    if service.state is None:
+        unknowns.append(f"the state (it applies in {compiled.states_text})")
+        return None
+    if service.state not in compiled.rule.states:  # type: ignore[operator]
+        return f"it applies only in {compiled.states_text}; this service is in {service.state}"
+    return None
+
+
+def _check_place(compiled: _Compiled, service: Service, unknowns: list[str]) -> str | None:
+    rule = compiled.rule
     setting = service.setting or (POS_SETTING.get(service.pos) if service.pos else None)
     if rule.pos is not None:
-        where = _join([pos_label(p) for p in sorted(rule.pos)], "or")
+        where = compiled.pos_text
         if service.pos is not None:
             if service.pos not in rule.pos:
                 here = pos_label(service.pos)
@@ -328,7 +406,7 @@ def _check_place(rule: PayerRule, service: Service, unknowns: list[str]) -> str 
         else:
             unknowns.append(f"the place of service (it applies only at POS {where})")
     if rule.settings is not None:
-        where = _join(sorted(rule.settings), "or")
+        where = compiled.settings_text
         if setting is not None:
             if setting not in rule.settings:
                 shown = f"POS {pos_label(service.pos)}" if service.pos else f"the {setting} setting"
@@ -343,28 +421,19 @@ def _check_place(rule: PayerRule, service: Service, unknowns: list[str]) -> str 
     return None
 
 
-def _check_conditions(rule: PayerRule, service: Service, unknowns: list[str]) -> str | None:
-    cond = rule.conditions
+def _check_conditions(
+    compiled: _CompiledConditions, service: Service, unknowns: list[str]
+) -> str | None:
+    cond = compiled.cond
     if cond.with_codes:
-        pair = _join(sorted(cond.with_codes), "or")
         if service.companions is None:
-            unknowns.append(f"the codes billed with it (it applies only with {pair})")
+            unknowns.append(f"the codes billed with it (it applies only with {compiled.pair_text})")
         elif not cond.with_codes & service.companions:
-            return f"it applies only when billed with {pair}; none is on this request"
-    if cond.diagnoses_any or cond.diagnoses_none:
-        if not service.diagnoses:
-            wanted = cond.diagnoses_any or cond.diagnoses_none
-            verb = "applies only with" if cond.diagnoses_any else "does not apply with"
-            unknowns.append(f"the diagnosis (it {verb} {_join(list(wanted), 'or')})")
-        else:
-            dx = service.diagnoses
-            if cond.diagnoses_any and not any(d.startswith(cond.diagnoses_any) for d in dx):
-                return f"it applies only with diagnoses {_join(list(cond.diagnoses_any), 'or')}"
-            hit = (
-                [d for d in dx if d.startswith(cond.diagnoses_none)] if cond.diagnoses_none else []
-            )
-            if hit:
-                return f"it does not apply with diagnosis {hit[0]}"
+            return f"it applies only when billed with {compiled.pair_text}; none is on this request"
+    if compiled.dx_wanted:
+        miss = _check_diagnoses(compiled, service, unknowns)
+        if miss is not None:
+            return miss
     if cond.units_over is not None:
         if service.units is None:
             unknowns.append(f"the number of units or visits (it applies beyond {cond.units_over})")
@@ -375,11 +444,10 @@ def _check_conditions(rule: PayerRule, service: Service, unknowns: list[str]) ->
             )
     if cond.min_age is not None or cond.max_age is not None:
         lo, hi = cond.min_age, cond.max_age
-        span = f"ages {lo if lo is not None else 0} to {hi if hi is not None else 'any'}"
         if service.age is None:
-            unknowns.append(f"the patient's age (it applies to {span})")
+            unknowns.append(f"the patient's age (it applies to {compiled.age_span})")
         elif (lo is not None and service.age < lo) or (hi is not None and service.age > hi):
-            return f"it applies to {span}; the patient is {service.age}"
+            return f"it applies to {compiled.age_span}; the patient is {service.age}"
     if cond.network is not None:
         network = service.network or "in"
         if network != cond.network:
@@ -388,6 +456,24 @@ def _check_conditions(rule: PayerRule, service: Service, unknowns: list[str]) ->
                 f"it applies to {cond.network}-of-network services; "
                 f"this one is {network}-network{assumed}"
             )
+    return None
+
+
+def _check_diagnoses(
+    compiled: _CompiledConditions, service: Service, unknowns: list[str]
+) -> str | None:
+    cond = compiled.cond
+    if not service.diagnoses:
+        verb = "applies only with" if cond.diagnoses_any else "does not apply with"
+        unknowns.append(f"the diagnosis (it {verb} {compiled.dx_wanted})")
+        return None
+    dx = service.diagnoses
+    if cond.diagnoses_any and not any(d.startswith(cond.diagnoses_any) for d in dx):
+        return f"it applies only with diagnoses {compiled.dx_any_text}"
+    if cond.diagnoses_none:
+        for d in dx:
+            if d.startswith(cond.diagnoses_none):
+                return f"it does not apply with diagnosis {d}"
     return None
 
 
