@@ -1,0 +1,86 @@
+"""The `precert` command: the Typer app, its global options, and how errors reach the terminal.
+
+Settings come from the environment (PRECERT_DATABASE_URL, PRECERT_DATA_DIR...) and are built once
+in the root callback. Any PrecertError a command raises is printed as its messages on stderr, one
+line each, without a traceback (--debug shows it): exit 2 for input the person can fix (bad value,
+unknown payer, unusable file), 1 otherwise. A database that cannot be opened is named (without
+its password) with exit 1.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from typer.core import TyperGroup
+
+from precert.cli import check as check_module
+from precert.cli import db, payers, serve
+from precert.cli.console import FAILURE_EXIT, USAGE_EXIT, exit_code_for, print_error, stderr
+from precert.cli.state import State
+from precert.config import load_settings
+from precert.errors import PrecertError
+
+
+class _PrecertGroup(TyperGroup):
+    """The root group: every subcommand runs inside its invoke, so errors are rendered here once."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click Context is private
+        try:
+            return super().invoke(ctx)
+        except PrecertError as error:
+            state = ctx.find_object(State)
+            if state is None or state.debug:
+                raise
+            print_error(error)
+            raise typer.Exit(exit_code_for(error)) from None
+        except OperationalError as error:
+            # The database cannot be opened or reached: a setting to fix, not a bug to trace.
+            state = ctx.find_object(State)
+            if state is None or state.debug:
+                raise
+            url = make_url(state.settings.database_url).render_as_string(hide_password=True)
+            reason = str(error.orig or error).strip().splitlines()[0]
+            stderr.print(
+                f"Cannot use the database {url}: {reason}. Check PRECERT_DATABASE_URL.",
+                soft_wrap=True,
+            )
+            raise typer.Exit(FAILURE_EXIT) from None
+
+
+app = typer.Typer(
+    cls=_PrecertGroup,
+    name="precert",
+    help="Prior authorization: is approval required, for which payer, and how to ask.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals could hold request data; never print them
+)
+app.command("check")(check_module.check)
+app.command("serve")(serve.serve)
+app.add_typer(payers.app, name="payers")
+app.add_typer(db.app, name="db")
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+) -> None:
+    """Settings are read from the environment (PRECERT_ prefix) once, here."""
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"])
+            name = f"PRECERT_{where.upper()}" if where else "settings"
+            stderr.print(f"{name}: {error['msg'].removeprefix('Value error, ')}", soft_wrap=True)
+        raise typer.Exit(USAGE_EXIT) from None
+    ctx.obj = State(settings, debug=debug)
+
+
+def main() -> None:
+    """The console script (`precert = precert.cli.main:main`)."""
+    app()
