@@ -101,7 +101,7 @@ def unknown_payer(payer_id: str, known: list[str], location: str = "payer") -> I
     hint = f" Did you mean {' or '.join(close)}?" if close else ""
     message = (
         f"{location}: no payer {payer_id!r} is configured.{hint} "
-        f"Run `precert payers list` to see the {len(known)} configured payers."
+        f"{len(known)} payers are configured (see `precert payers list` or GET /api/v1/payers)."
     )
     return NotFoundInput(message, [Issue("unknown-payer", message, location)])
 
