@@ -405,7 +405,7 @@ def test_a_setting_given_directly_that_the_rule_does_not_name_does_not_apply() -
 
     assert answer.reasons[0] == (
         "Did not apply: Hospital outpatient imaging [hopd]: it applies only in the outpatient "
-        "setting; this service is at the asc setting."
+        "setting; this service is in the asc setting."
     )
 
 
@@ -737,3 +737,68 @@ def test_requirements_for_answers_each_service_in_order() -> None:
         ("99213", Decision.UNKNOWN),
         ("70551", Decision.REQUIRED),
     ]
+
+
+# -- what is left out of an answer because it says nothing new -------------------------------------
+
+
+PHASED = """\
+- id: brace-phase-1
+  name: Knee brace, phase 1 states
+  codes: [L1832]
+  states: [NY, IL]
+  effective_from: 2022-04-13
+  effective_through: 2022-10-09
+- id: brace-nationwide
+  name: Knee brace, nationwide
+  codes: [L1832]
+  effective_from: 2022-10-10
+"""
+
+
+def test_a_phase_in_rule_that_ended_where_the_nationwide_rule_took_over_is_not_explained() -> None:
+    answer = check(rulebook(PHASED), "L1832", state="NY", date=dt.date(2026, 1, 5))
+
+    assert answer.decision is Decision.REQUIRED
+    assert answer.reasons == [
+        "Prior authorization required (reviews medical necessity): "
+        "Knee brace, nationwide [brace-nationwide]."
+    ]
+
+
+def test_a_rule_that_ended_is_still_explained_when_nothing_else_requires_the_same() -> None:
+    answer = check(rulebook(PHASED), "L1832", state="NY", date=dt.date(2022, 10, 1))
+
+    assert answer.decision is Decision.REQUIRED
+    assert answer.matched_rules == [{"id": "brace-phase-1", "source": "Acme provider manual"}]
+    assert check(rulebook(PHASED), "L1832", state="TX", date=dt.date(2022, 10, 1)).reasons == [
+        "Did not apply: Knee brace, phase 1 states [brace-phase-1]: it applies only in IL and NY; "
+        "this service is in TX.",
+        "Did not apply: Knee brace, nationwide [brace-nationwide]: it starts on 2022-10-10 and "
+        "this service is on 2022-10-01.",
+        "No rule in the Acme Health pack covers L1832 on 2022-10-01: verify with the payer.",
+    ]
+
+
+TWO_WAYS_TO_THE_SAME_PROCESS = """\
+- id: mri-hospital
+  name: MRI at the hospital
+  codes: ["70551"]
+  pos: ["19", "22"]
+  term: preauthorization
+- id: mri-imaging-centre
+  name: MRI at an imaging centre
+  codes: ["70551"]
+  settings: [office]
+  term: preauthorization
+"""
+
+
+def test_a_process_that_two_pending_rules_would_need_is_listed_once() -> None:
+    answer = check(rulebook(TWO_WAYS_TO_THE_SAME_PROCESS), "70551")
+
+    assert answer.decision is Decision.CONDITIONAL
+    assert [(p["term"], p["rule"]) for p in answer.processes] == [
+        ("preauthorization", "mri-hospital")
+    ]
+    assert len([r for r in answer.reasons if r.startswith("Depends on")]) == 2

@@ -234,7 +234,7 @@ class RuleBook:
 def _evaluate(index: _PayerIndex, service: Service) -> Requirement:
     matched: list[_Compiled] = []
     pending: list[tuple[_Compiled, str]] = []
-    near_misses: list[str] = []
+    near_misses: list[tuple[_Compiled, str]] = []
     for compiled in index.candidates(service.code):
         if not compiled.filtered:
             matched.append(compiled)
@@ -242,7 +242,7 @@ def _evaluate(index: _PayerIndex, service: Service) -> Requirement:
         unknowns: list[str] = []
         miss = _check(compiled, service, unknowns)
         if miss is not None:
-            near_misses.append(f"{compiled.miss_prefix}{miss}.")
+            near_misses.append((compiled, miss))
         elif unknowns:
             pending.append((compiled, " and ".join(unknowns)))
         else:
@@ -256,7 +256,7 @@ def _evaluate(index: _PayerIndex, service: Service) -> Requirement:
         _fill_matched(result, matched)
     if pending:
         _fill_pending(result, pending, conditional=max(c.rank for c, _ in pending) > certain)
-    result.reasons.extend(near_misses)
+    result.reasons.extend(_explained_misses(near_misses, matched))
     if not matched and not pending:
         result.reasons.append(_default_reason(pack, service))
         if result.decision is Decision.UNKNOWN:
@@ -270,6 +270,19 @@ _DECISION_OF_RANK = {
     RANK[Outcome.NOT_REQUIRED]: Decision.NOT_REQUIRED,
     RANK[Decision.UNKNOWN]: Decision.UNKNOWN,
 }
+
+
+def _explained_misses(
+    near_misses: list[tuple[_Compiled, str]], matched: list[_Compiled]
+) -> list[str]:
+    """Why close rules did not apply, leaving out rules whose process a matched rule gives anyway
+    (a DMEPOS phase-in rule that ended where the nationwide rule took over says nothing new)."""
+    given = {(c.rule.outcome, c.rule.term) for c in matched}
+    return [
+        f"{compiled.miss_prefix}{miss}."
+        for compiled, miss in near_misses
+        if (compiled.rule.outcome, compiled.rule.term) not in given
+    ]
 
 
 def _fill_matched(result: Requirement, matched: list[_Compiled]) -> None:
@@ -303,9 +316,13 @@ def _fill_pending(
         return
     result.decision = Decision.CONDITIONAL
     contributing = [(c, depends) for c, depends in pending if c.contributes]
+    listed = {(p["term"], p["reviews"]) for p in result.processes}
     for compiled, depends in contributing:
-        result.processes.append({**compiled.process, "condition": depends})
-        _extend_unique(result.documents, compiled.rule.documents)
+        rule = compiled.rule
+        if (rule.term, rule.reviews) not in listed:
+            listed.add((rule.term, rule.reviews))
+            result.processes.append({**compiled.process, "condition": depends})
+        _extend_unique(result.documents, rule.documents)
     if not result.channels and contributing:
         _take_channels(result, max(contributing, key=lambda pair: pair[0].rank)[0])
 
@@ -409,8 +426,12 @@ def _check_place(compiled: _Compiled, service: Service, unknowns: list[str]) -> 
         where = compiled.settings_text
         if setting is not None:
             if setting not in rule.settings:
-                shown = f"POS {pos_label(service.pos)}" if service.pos else f"the {setting} setting"
-                return f"it applies only in the {where} setting; this service is at {shown}"
+                shown = (
+                    f"at POS {pos_label(service.pos)}"
+                    if service.pos
+                    else f"in the {setting} setting"
+                )
+                return f"it applies only in the {where} setting; this service is {shown}"
         elif service.pos is not None:
             return (
                 f"it applies only in the {where} setting; POS {pos_label(service.pos)} "
