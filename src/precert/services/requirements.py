@@ -185,7 +185,8 @@ def check_services(
 
 def input_error(issues: list[Issue]) -> InvalidInput:
     head = issues[0].message
-    more = f" (and {len(issues) - 1} more problems)" if len(issues) > 1 else ""
+    extra = len(issues) - 1
+    more = f" (and {extra} more problem{'s' if extra > 1 else ''})" if extra else ""
     return InvalidInput(head + more, issues)
 
 

@@ -232,7 +232,7 @@ def test_every_problem_in_the_list_is_reported_and_nothing_is_answered(
     payload = response.json()
     assert "services" not in payload
     assert [i["location"] for i in payload["issues"]] == ["[1].code", "[2].state"]
-    assert payload["message"].endswith("(and 1 more problems)")
+    assert payload["message"].endswith("(and 1 more problem)")
     assert payload["message"].startswith("[1].code: 'bad' is not valid")
 
 
