@@ -6,17 +6,12 @@ never Rich markup. Styling is applied with `Text` objects instead.
 
 from __future__ import annotations
 
-import sys
-
 from rich.console import Console
 from rich.text import Text
 
 from precert.errors import InvalidInput, NotFound, PrecertError
 
-# Piped or redirected output goes to files and other programs, where wrapping at Rich's default
-# 80 columns only breaks ids apart; a terminal keeps its own width.
-_PIPED_WIDTH = None if sys.stdout.isatty() else 160
-stdout = Console(markup=False, emoji=False, highlight=False, width=_PIPED_WIDTH)
+stdout = Console(markup=False, emoji=False, highlight=False)
 stderr = Console(stderr=True, markup=False, emoji=False, highlight=False)
 
 USAGE_EXIT = 2  # bad input, unknown payer, unusable file: the person can fix the command

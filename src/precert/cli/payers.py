@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 from rich import box
-from rich.console import Group
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
@@ -47,7 +47,10 @@ def list_command(ctx: typer.Context) -> None:
             payer.origin,
             Text("synthetic", style="yellow") if payer.synthetic else "",
         )
-    stdout.print(table)
+    # Piped into a file or another program, a payer list wrapped at 80 columns breaks ids and
+    # names apart; a terminal keeps its own width.
+    piped_width = None if stdout.is_terminal else 140
+    Console(markup=False, emoji=False, highlight=False, width=piped_width).print(table)
 
 
 @app.command("show")
