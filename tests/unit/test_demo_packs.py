@@ -1,7 +1,7 @@
 """The shipped demo payer packs: clearly synthetic, and answering the cases they exist to show.
 
-Acme Health shows precertification versus preauthorization, Bluestate Health the conditions a rule
-can carry (visit threshold, network, diagnosis, age), Sunshine Medicaid notification and an explicit
+Acme Health shows precertification versus preauthorization, Northwind Health the conditions a rule
+can carry (visit threshold, network, diagnosis, age), Coralbay Medicaid notification and an explicit
 "not required". Most checks ask the rule book directly; a few go through `check_services` on a real
 SQLite context, the way the CLI, the batch, the API and the web page ask.
 """
@@ -23,8 +23,8 @@ from precert.services.context import Context
 from precert.services.requirements import check_services
 
 DAY = dt.date(2026, 11, 23)  # the same fixed day as the `ctx` fixture's clock
-ACME, BLUESTATE, SUNSHINE = "acme-health", "bluestate-health", "sunshine-medicaid"
-DEMO_IDS = (ACME, BLUESTATE, SUNSHINE)
+ACME, NORTHWIND, CORALBAY = "acme-health", "northwind-health", "coralbay-medicaid"
+DEMO_IDS = (ACME, NORTHWIND, CORALBAY)
 SYNTHETIC_SOURCE = "Synthetic demo pack: not a real payer's list"
 
 PACKS: dict[str, PayerPack] = {pack.id: pack for pack in shipped_packs()}
@@ -238,7 +238,7 @@ def test_head_ct_needs_preauthorization_through_june_30_inclusive_and_not_from_j
     ) in first_day_off.reasons
 
 
-@pytest.mark.parametrize("payer", [ACME, SUNSHINE])
+@pytest.mark.parametrize("payer", [ACME, CORALBAY])
 def test_a_code_no_rule_covers_answers_unknown_and_says_verify_with_the_payer(
     ctx: Context, payer: str
 ) -> None:
@@ -253,52 +253,52 @@ def test_a_code_no_rule_covers_answers_unknown_and_says_verify_with_the_payer(
     assert result["channels"] == [c.as_dict() for c in PACKS[payer].contact]
 
 
-# -- Bluestate Health: visit threshold, out-of-network referral, diagnosis and age
+# -- Northwind Health: visit threshold, out-of-network referral, diagnosis and age
 
 
 def test_therapy_visit_8_needs_no_approval_and_says_the_threshold(ctx: Context) -> None:
-    result = check_one(ctx, payer=BLUESTATE, code="97110", units="8")
+    result = check_one(ctx, payer=NORTHWIND, code="97110", units="8")
 
     assert result["decision"] == "not_required"
     assert (
         "Did not apply: Physical and occupational therapy beyond 12 visits a year "
-        "[bluestate-therapy-visits]: it applies only beyond 12 units or visits; this service "
+        "[northwind-therapy-visits]: it applies only beyond 12 units or visits; this service "
         "counts 8."
     ) in result["reasons"]
 
 
 @pytest.mark.parametrize("code", ["97110", "97112", "97140", "97530", "97161", "97163"])
 def test_therapy_visit_13_needs_preauthorization(code: str) -> None:
-    result = answer(BLUESTATE, code, units=13)
+    result = answer(NORTHWIND, code, units=13)
 
     assert result.decision == "required"
-    assert rule_ids(result) == ["bluestate-therapy-visits"]
+    assert rule_ids(result) == ["northwind-therapy-visits"]
     assert processes(result) == {("preauthorization", "medical_necessity")}
     assert result.turnaround == {"standard": "2 business days", "expedited": "24 hours"}
 
 
 def test_therapy_visit_without_a_visit_count_is_conditional_on_the_count(ctx: Context) -> None:
-    result = check_one(ctx, payer=BLUESTATE, code="97530")
+    result = check_one(ctx, payer=NORTHWIND, code="97530")
 
     assert result["decision"] == "conditional"
     assert result["reasons"][0] == (
         "Depends on the number of units or visits (it applies beyond 12): Physical and "
-        "occupational therapy beyond 12 visits a year [bluestate-therapy-visits] would make it "
+        "occupational therapy beyond 12 visits a year [northwind-therapy-visits] would make it "
         "preauthorization required (reviews medical necessity)."
     )
 
 
 def test_out_of_network_service_needs_a_referral_reviewing_coverage(ctx: Context) -> None:
-    result = check_one(ctx, payer=BLUESTATE, code="99213", network="out")
+    result = check_one(ctx, payer=NORTHWIND, code="99213", network="out")
 
     assert result["decision"] == "required"
-    assert rule_ids(result) == ["bluestate-out-of-network-referral"]
+    assert rule_ids(result) == ["northwind-out-of-network-referral"]
     assert [(p["term"], p["reviews"]) for p in result["processes"]] == [("referral", "coverage")]
     assert "Referral from the member's primary care provider" in result["documents"]
 
 
 def test_out_of_network_therapy_beyond_the_threshold_needs_referral_and_preauthorization() -> None:
-    result = answer(BLUESTATE, "97140", units=20, network="out")
+    result = answer(NORTHWIND, "97140", units=20, network="out")
 
     assert result.decision == "required"
     assert processes(result) == {
@@ -311,71 +311,71 @@ def test_out_of_network_therapy_beyond_the_threshold_needs_referral_and_preautho
 def test_in_network_or_unstated_network_needs_no_referral_and_says_when_in_network_was_assumed(
     network: str | None, assumed: bool
 ) -> None:
-    result = answer(BLUESTATE, "99213", network=network)
+    result = answer(NORTHWIND, "99213", network=network)
 
     assert result.decision == "not_required"
     assert ("referral", "coverage") not in processes(result)
-    (miss,) = [r for r in result.reasons if "[bluestate-out-of-network-referral]" in r]
+    (miss,) = [r for r in result.reasons if "[northwind-out-of-network-referral]" in r]
     assert miss.startswith("Did not apply: Out-of-network care")
     assert ("assumed in-network" in miss) is assumed
 
 
-def test_bluestate_publishes_a_complete_list_so_an_unlisted_code_is_not_required() -> None:
-    result = answer(BLUESTATE, "99213", network="in")
+def test_northwind_publishes_a_complete_list_so_an_unlisted_code_is_not_required() -> None:
+    result = answer(NORTHWIND, "99213", network="in")
 
     assert result.decision == "not_required"
     assert result.reasons[-1] == (
-        "No line of the Bluestate Health (synthetic demo) prior authorization list applies to "
+        "No line of the Northwind Health (synthetic demo) prior authorization list applies to "
         "99213, and the plan publishes the list as complete: no approval needed (benefit limits "
         "still apply)."
     )
 
 
 def test_hereditary_cancer_testing_is_decided_by_the_diagnosis(ctx: Context) -> None:
-    family_history = check_one(ctx, payer=BLUESTATE, code="81163", diagnoses="Z80.3")
-    with_cancer = check_one(ctx, payer=BLUESTATE, code="81163", diagnoses="C50.911")
-    unstated = check_one(ctx, payer=BLUESTATE, code="81163")
+    family_history = check_one(ctx, payer=NORTHWIND, code="81163", diagnoses="Z80.3")
+    with_cancer = check_one(ctx, payer=NORTHWIND, code="81163", diagnoses="C50.911")
+    unstated = check_one(ctx, payer=NORTHWIND, code="81163")
 
     assert family_history["decision"] == "required"
-    assert rule_ids(family_history) == ["bluestate-hereditary-cancer-predictive"]
+    assert rule_ids(family_history) == ["northwind-hereditary-cancer-predictive"]
     assert with_cancer["decision"] == "not_required"
-    assert rule_ids(with_cancer) == ["bluestate-hereditary-cancer-treatment"]
+    assert rule_ids(with_cancer) == ["northwind-hereditary-cancer-treatment"]
     assert unstated["decision"] == "conditional"
     assert any(r.startswith("Depends on the diagnosis") for r in unstated["reasons"])
 
 
 def test_in_lab_sleep_study_needs_preauthorization_for_adults_only() -> None:
-    adult = answer(BLUESTATE, "95810", pos="11", age=45)
-    child = answer(BLUESTATE, "95810", pos="11", age=9)
-    unstated = answer(BLUESTATE, "95810", pos="11")
+    adult = answer(NORTHWIND, "95810", pos="11", age=45)
+    child = answer(NORTHWIND, "95810", pos="11", age=9)
+    unstated = answer(NORTHWIND, "95810", pos="11")
 
     assert adult.decision == "required"
-    assert rule_ids(adult) == ["bluestate-sleep-study-in-lab"]
+    assert rule_ids(adult) == ["northwind-sleep-study-in-lab"]
     assert child.decision == "not_required"
     assert (
-        "Did not apply: Sleep study in a sleep lab (adults) [bluestate-sleep-study-in-lab]: it "
+        "Did not apply: Sleep study in a sleep lab (adults) [northwind-sleep-study-in-lab]: it "
         "applies to ages 18 to any; the patient is 9."
     ) in child.reasons
     assert unstated.decision == "conditional"
 
 
-# -- Sunshine Medicaid: notification, preauthorization and an explicit "not required"
+# -- Coralbay Medicaid: notification, preauthorization and an explicit "not required"
 
 
 @pytest.mark.parametrize(
     ("code", "pos", "rule_id"),
     [
-        ("59400", "21", "sunshine-delivery-notification"),
-        ("59510", "21", "sunshine-delivery-notification"),
-        ("59610", "21", "sunshine-delivery-notification"),
-        ("G0299", "12", "sunshine-home-health-notification"),
-        ("G0300", "12", "sunshine-home-health-notification"),
+        ("59400", "21", "coralbay-delivery-notification"),
+        ("59510", "21", "coralbay-delivery-notification"),
+        ("59610", "21", "coralbay-delivery-notification"),
+        ("G0299", "12", "coralbay-home-health-notification"),
+        ("G0300", "12", "coralbay-home-health-notification"),
     ],
 )
 def test_medicaid_notification_services_answer_notification_with_the_notification_term(
     code: str, pos: str, rule_id: str
 ) -> None:
-    result = answer(SUNSHINE, code, pos=pos)
+    result = answer(CORALBAY, code, pos=pos)
 
     assert result.decision == "notification"
     assert rule_id in rule_ids(result)
@@ -387,7 +387,7 @@ def test_medicaid_notification_services_answer_notification_with_the_notificatio
 def test_medicaid_admitted_joint_replacement_needs_preauthorization_and_admission_notice(
     ctx: Context,
 ) -> None:
-    result = check_one(ctx, payer=SUNSHINE, code="27447", pos="21")
+    result = check_one(ctx, payer=CORALBAY, code="27447", pos="21")
 
     assert result["decision"] == "required"
     assert sorted((p["term"], p["reviews"]) for p in result["processes"]) == [
@@ -400,23 +400,23 @@ def test_medicaid_admitted_joint_replacement_needs_preauthorization_and_admissio
 def test_medicaid_durable_medical_equipment_needs_preauthorization_wherever_it_is_used(
     code: str,
 ) -> None:
-    result = answer(SUNSHINE, code)
+    result = answer(CORALBAY, code)
 
     assert result.decision == "required"
-    assert rule_ids(result) == ["sunshine-dme"]
+    assert rule_ids(result) == ["coralbay-dme"]
 
 
 def test_medicaid_preventive_visit_is_explicitly_not_required_and_names_the_rule(
     ctx: Context,
 ) -> None:
-    result = check_one(ctx, payer=SUNSHINE, code="99391", pos="11")
+    result = check_one(ctx, payer=CORALBAY, code="99391", pos="11")
 
     assert result["decision"] == "not_required"
     assert result["processes"] == []
-    assert rule_ids(result) == ["sunshine-preventive-care"]
+    assert rule_ids(result) == ["coralbay-preventive-care"]
     assert result["reasons"][0] == (
         "Not required: Preventive visits, child health check-ups, screening mammography and "
-        "vaccines [sunshine-preventive-care]."
+        "vaccines [coralbay-preventive-care]."
     )
 
 
