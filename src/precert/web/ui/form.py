@@ -12,19 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from precert.errors import Issue
+from precert.services.requirements import FIELDS as SERVICE_FIELDS
 
-FIELDS: tuple[str, ...] = (
-    "payer",
-    "plan",
-    "code",
-    "pos",
-    "setting",
-    "state",
-    "date",
-    "units",
-    "diagnoses",
-    "network",
-)
+# The service fields the form offers: every field a check takes except the patient's age (the page
+# carries no patient data) and the encounter (the codes typed together are one encounter).
+FIELDS: tuple[str, ...] = tuple(f for f in SERVICE_FIELDS if f not in ("age", "encounter"))
 # Errors about anything else (a hand-edited URL) are shown above the form.
 GENERAL = "form"
 _SEPARATORS = re.compile(r"[\s,;]+")
