@@ -1,0 +1,1 @@
+"""The fax channel: the fax packet goes to a pluggable sender (default: an outbox folder)."""

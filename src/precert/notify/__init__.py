@@ -1,0 +1,1 @@
+"""Telling people and systems what happened: Slack, signed webhooks, email, spreadsheet export."""
