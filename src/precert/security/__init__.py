@@ -1,1 +1,1 @@
-"""Protecting PHI: field encryption (AES-GCM with key ids), blind indexes, passwords, TOTP, API tokens."""
+"""Protecting PHI: field encryption (AES-GCM, key ids), blind indexes, passwords, TOTP, tokens."""
