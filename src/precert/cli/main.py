@@ -17,8 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
+from precert.cli import accounts, db, payers, serve
 from precert.cli import check as check_module
-from precert.cli import db, payers, serve
 from precert.cli.console import FAILURE_EXIT, USAGE_EXIT, exit_code_for, print_error, stderr
 from precert.cli.state import State
 from precert.config import load_settings
@@ -62,6 +62,9 @@ app.command("check")(check_module.check)
 app.command("serve")(serve.serve)
 app.add_typer(payers.app, name="payers")
 app.add_typer(db.app, name="db")
+app.add_typer(accounts.orgs_app, name="orgs")
+app.add_typer(accounts.users_app, name="users")
+app.add_typer(accounts.tokens_app, name="tokens")
 
 
 @app.callback()
