@@ -1,0 +1,1 @@
+"""Background jobs (Huey): SqliteHuey embedded by default, RedisHuey to scale out; tasks call services."""
