@@ -20,6 +20,7 @@ from precert.domain import codes
 from precert.services.context import Context, build_context
 from precert.web import docs
 from precert.web.api import router as api_router
+from precert.web.api.requests import router as requests_router
 from precert.web.errors import install_error_handlers
 from precert.web.ui.check import router as ui_router
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings, *, ctx: Context | None = None) -> FastAPI:
     app.state.ctx = context
     install_error_handlers(app)
     app.include_router(api_router)
+    app.include_router(requests_router)
     app.include_router(ui_router)
     docs.install(app, assets=docs.swagger_assets())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -17,9 +17,17 @@ from precert.services.requirements import input_error
 from precert.web.templating import templates
 from precert.web.validation import issues_for
 
+# RFC 6750: a 401 names the scheme the client should use.
+BEARER_CHALLENGE = 'Bearer realm="precert"'
+
+
+class Unauthenticated(PrecertError):
+    """No usable credentials (no token, or one that is invalid or revoked): 401 with a challenge."""
+
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PrecertError, _precert_error)
+    app.add_exception_handler(Unauthenticated, _unauthenticated)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
@@ -41,6 +49,13 @@ def error_response(
 async def _precert_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PrecertError)
     return error_response(request, exc, http_status_for(exc))
+
+
+async def _unauthenticated(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Unauthenticated)
+    response = error_response(request, exc, 401)
+    response.headers["WWW-Authenticate"] = BEARER_CHALLENGE
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
