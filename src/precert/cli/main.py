@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
-from precert.cli import accounts, db, payers, serve
+from precert.cli import accounts, db, payers, serve, worker
 from precert.cli import check as check_module
 from precert.cli.console import FAILURE_EXIT, USAGE_EXIT, exit_code_for, print_error, stderr
 from precert.cli.state import State
@@ -60,6 +60,7 @@ app = typer.Typer(
 )
 app.command("check")(check_module.check)
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
 app.add_typer(payers.app, name="payers")
 app.add_typer(db.app, name="db")
 app.add_typer(accounts.orgs_app, name="orgs")

@@ -211,6 +211,21 @@ class RequestRepository:
         lines = self._lines_of([record.id for record in records])
         return [self._to_domain(record, lines.get(record.id, [])) for record in records]
 
+    def due(self, now: dt.datetime, limit: int = 500) -> list[tuple[str, str]]:
+        """(organization id, request id) of requests whose next_action_at has come, soonest first.
+
+        The one query across organizations, used only by the follow-up sweep (a system job, not a
+        person): it returns ids, never request contents.
+        """
+        table = AuthorizationRequestRecord
+        query = (
+            select(table.organization_id, table.id)
+            .where(table.next_action_at.is_not(None), table.next_action_at <= now)
+            .order_by(table.next_action_at, table.id)
+            .limit(limit)
+        )
+        return [(org, request_id) for org, request_id in self.session.execute(query)]
+
     def next_action_at(self, organization_id: str, request_id: str) -> dt.datetime | None:
         return self._record(organization_id, request_id).next_action_at
 

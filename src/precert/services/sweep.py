@@ -1,0 +1,134 @@
+"""The follow-up sweep: which requests are due (the database says so, through next_action_at), and
+following one up — flag it for a person with its most urgent work item, then move next_action_at
+to its next future due time. Both are idempotent, so a lost or repeated job never loses or repeats
+work: the next sweep finds what is still due, and a repeated follow-up changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from precert.domain.authorizations import (
+    AuthorizationRequest,
+    Status,
+    TimelineEvent,
+    flag_attention,
+)
+from precert.domain.determinations import Determination
+from precert.domain.followups import SERVICE_SOON_DAYS, decision_due, work_items
+from precert.errors import InvalidInput
+from precert.security.blind_index import BlindIndex
+from precert.security.crypto import FieldCipher
+from precert.services.audit import SYSTEM, record
+from precert.services.authorization_requests import ENTITY
+from precert.services.context import Context
+from precert.services.request_payloads import parse_determination
+from precert.store.requests import RequestRepository
+from precert.store.uow import UnitOfWork
+
+# How many due requests one sweep hands out; the rest stay due and the next sweep takes them.
+SWEEP_BATCH = 500
+_SETTLED = frozenset(
+    {
+        Status.APPROVED,
+        Status.PARTIALLY_APPROVED,
+        Status.NOT_REQUIRED,
+        Status.CANCELLED,
+        Status.EXPIRED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A request the sweep found due: plain ids, ready to become a job's arguments."""
+
+    organization_id: str
+    request_id: str
+
+
+def sweep(ctx: Context, *, now: dt.datetime, limit: int = SWEEP_BATCH) -> list[Due]:
+    """Requests of every organization whose next_action_at is at or before `now`, soonest first."""
+    with ctx.uow() as uow:
+        return [Due(org, request_id) for org, request_id in _repository(ctx, uow).due(now, limit)]
+
+
+def follow_up(
+    ctx: Context, organization_id: str, request_id: str, *, now: dt.datetime
+) -> TimelineEvent | None:
+    """Flag the request with its most urgent work item (unless already flagged with that message)
+    and move next_action_at past `now`. Returns the timeline event added, if any."""
+    with ctx.uow() as uow:
+        repo = _repository(ctx, uow)
+        request = repo.get(organization_id, request_id)
+        determination = _determination(repo, request, ctx.today())
+        items = work_items(request, now=now, determination=determination)
+        changed, event = request, None
+        if items and request.needs_attention != items[0].message:
+            changed, event = flag_attention(request, items[0].message, at=now, actor=SYSTEM)
+        following = next_action_after(changed, now, determination)
+        if event is None and following == repo.next_action_at(organization_id, request_id):
+            return None  # already followed up for this state: change nothing
+        repo.save(changed, next_action_at=following)
+        if event is not None:
+            repo.add_event(organization_id, request_id, event)
+            _audit(uow, request, f"follow-up: {items[0].kind.value}", now)
+        uow.commit()
+    return event
+
+
+def next_action_after(
+    request: AuthorizationRequest, now: dt.datetime, determination: Determination | None = None
+) -> dt.datetime | None:
+    """The soonest follow-up moment strictly after `now` (None when nothing is left to watch).
+
+    The same moments as authorization_requests.next_action, which keeps past ones so a change
+    is swept at once; here they are dropped so a followed-up request is not picked again.
+    """
+    moments = [item.due_at for item in work_items(request, now=now, determination=determination)]
+    due = decision_due(request)
+    if due is not None:
+        moments.append(due)
+    if request.info_due is not None and request.status in (Status.PENDED, Status.APPEALED):
+        moments.append(request.info_due)
+    if request.status not in _SETTLED:
+        soon = request.first_service_date - dt.timedelta(days=SERVICE_SOON_DAYS)
+        moments.append(dt.datetime.combine(soon, dt.time.min, tzinfo=dt.UTC))
+    future = [moment for moment in moments if moment > now]
+    return min(future) if future else None
+
+
+def _determination(
+    repo: RequestRepository, request: AuthorizationRequest, today: dt.date
+) -> Determination | None:
+    """The latest decision recorded on the timeline (for approval windows), if any."""
+    for event in reversed(repo.timeline(request.organization_id, request.id)):
+        stored = event.data.get("determination")
+        if stored is None:
+            continue
+        try:
+            return parse_determination(stored, today=today)
+        except InvalidInput:
+            return None  # an unreadable old record: follow up without its approval window
+    return None
+
+
+def _audit(uow: UnitOfWork, request: AuthorizationRequest, reason: str, at: dt.datetime) -> None:
+    record(
+        uow,
+        actor=SYSTEM,
+        action="change",
+        entity=ENTITY,
+        entity_id=request.id,
+        organization_id=request.organization_id,
+        reason=reason,
+        at=at,
+    )
+
+
+def _repository(ctx: Context, uow: UnitOfWork) -> RequestRepository:
+    settings = ctx.settings
+    return RequestRepository(
+        uow.session, FieldCipher.from_settings(settings), BlindIndex.from_settings(settings)
+    )

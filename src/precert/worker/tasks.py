@@ -1,0 +1,99 @@
+"""The background tasks: a periodic sweep that enqueues a follow-up for every due request, and the
+per-request follow-up. Each is a thin call into one service with plain ids; the database, not the
+queue, says what is due, so a lost or repeated message never loses or repeats work.
+
+`register` binds the tasks to any Huey (tests use their own queue); the module attributes `huey`,
+`sweep_task` and `follow_up_task` are the process-wide ones, built from the environment on first
+use, which is what the consumer loads (`precert.worker.tasks:huey`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from huey import Huey, crontab
+
+from precert.config import Settings, load_settings
+from precert.services.context import Context, build_context
+from precert.services.sweep import follow_up, sweep
+from precert.worker.huey import make_huey
+
+FOLLOW_UP_RETRIES = 3
+FOLLOW_UP_RETRY_DELAY = 10  # seconds; also how long a locked follow-up waits before trying again
+
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True)
+class Jobs:
+    """A Huey instance with precert's tasks registered on it."""
+
+    huey: Huey
+    sweep_task: Any  # huey's task wrappers are untyped
+    follow_up_task: Any
+
+
+def register(huey: Huey, context: Callable[[], Context], clock: Clock | None = None) -> Jobs:
+    """Define the tasks on `huey`; `context` gives the services context when a task runs."""
+    now = clock or _utc_now
+
+    # Decorators applied as calls: huey is untyped, and mypy strict refuses untyped decorators.
+    def follow_up_task(organization_id: str, request_id: str) -> None:
+        # Two consumers never follow up one request at once: a locked run raises and is retried.
+        with huey.lock_task(f"follow-up-{request_id}"):
+            follow_up(context(), organization_id, request_id, now=now())
+
+    follow_up_job = huey.task(retries=FOLLOW_UP_RETRIES, retry_delay=FOLLOW_UP_RETRY_DELAY)(
+        follow_up_task
+    )
+
+    def sweep_task() -> int:
+        # sweep() has closed its transaction before anything is enqueued.
+        due = sweep(context(), now=now())
+        for item in due:
+            follow_up_job(item.organization_id, item.request_id)
+        return len(due)
+
+    sweep_job = huey.periodic_task(crontab())(sweep_task)  # every minute
+    return Jobs(huey, sweep_job, follow_up_job)
+
+
+_process: dict[str, Jobs] = {}
+_guard = threading.Lock()
+
+
+def jobs(settings: Settings | None = None) -> Jobs:
+    """This process's Huey and tasks, built once (from `settings` or the environment)."""
+    with _guard:
+        if "jobs" not in _process:
+            chosen = settings or load_settings()
+            _process["jobs"] = register(make_huey(chosen), _lazy_context(chosen))
+        return _process["jobs"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy module attributes: importing this module must not read settings or open a queue.
+    if name in ("huey", "sweep_task", "follow_up_task"):
+        return getattr(jobs(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _lazy_context(settings: Settings) -> Callable[[], Context]:
+    built: list[Context] = []
+    lock = threading.Lock()
+
+    def context() -> Context:
+        with lock:
+            if not built:
+                built.append(build_context(settings))
+            return built[0]
+
+    return context
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
