@@ -204,7 +204,19 @@ def next_action(
     now: dt.datetime,
     determination: Determination | None = None,
 ) -> dt.datetime | None:
-    """When the sweep must next look at this request: the soonest follow-up it can raise."""
+    """When the sweep must next look at this request: the soonest follow-up it can raise
+    (a moment already past is kept, so that a changed request is swept at once)."""
+    moments = follow_up_moments(request, now, determination)
+    return min(moments) if moments else None
+
+
+def follow_up_moments(
+    request: AuthorizationRequest,
+    now: dt.datetime,
+    determination: Determination | None = None,
+) -> list[dt.datetime]:
+    """Every moment a follow-up is due: work items, the decision due date, the payer's deadline
+    for information, and a week before the service while it is not settled."""
     moments = [item.due_at for item in work_items(request, now=now, determination=determination)]
     due = decision_due(request)
     if due is not None:
@@ -214,7 +226,7 @@ def next_action(
     if request.status not in _SETTLED:
         soon = request.first_service_date - dt.timedelta(days=SERVICE_SOON_DAYS)
         moments.append(dt.datetime.combine(soon, dt.time.min, tzinfo=dt.UTC))
-    return min(moments) if moments else None
+    return moments
 
 
 Change = Callable[[AuthorizationRequest], tuple[AuthorizationRequest, TimelineEvent]]

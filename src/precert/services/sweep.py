@@ -11,17 +11,16 @@ from dataclasses import dataclass
 
 from precert.domain.authorizations import (
     AuthorizationRequest,
-    Status,
     TimelineEvent,
     flag_attention,
 )
 from precert.domain.determinations import Determination
-from precert.domain.followups import SERVICE_SOON_DAYS, decision_due, work_items
+from precert.domain.followups import work_items
 from precert.errors import InvalidInput
 from precert.security.blind_index import BlindIndex
 from precert.security.crypto import FieldCipher
 from precert.services.audit import SYSTEM, record
-from precert.services.authorization_requests import ENTITY
+from precert.services.authorization_requests import ENTITY, follow_up_moments
 from precert.services.context import Context
 from precert.services.request_payloads import parse_determination
 from precert.store.requests import RequestRepository
@@ -29,15 +28,6 @@ from precert.store.uow import UnitOfWork
 
 # How many due requests one sweep hands out; the rest stay due and the next sweep takes them.
 SWEEP_BATCH = 500
-_SETTLED = frozenset(
-    {
-        Status.APPROVED,
-        Status.PARTIALLY_APPROVED,
-        Status.NOT_REQUIRED,
-        Status.CANCELLED,
-        Status.EXPIRED,
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,18 +73,10 @@ def next_action_after(
 ) -> dt.datetime | None:
     """The soonest follow-up moment strictly after `now` (None when nothing is left to watch).
 
-    The same moments as authorization_requests.next_action, which keeps past ones so a change
-    is swept at once; here they are dropped so a followed-up request is not picked again.
+    Past moments are dropped (unlike authorization_requests.next_action) so that a request
+    just followed up is not picked again by the next sweep.
     """
-    moments = [item.due_at for item in work_items(request, now=now, determination=determination)]
-    due = decision_due(request)
-    if due is not None:
-        moments.append(due)
-    if request.info_due is not None and request.status in (Status.PENDED, Status.APPEALED):
-        moments.append(request.info_due)
-    if request.status not in _SETTLED:
-        soon = request.first_service_date - dt.timedelta(days=SERVICE_SOON_DAYS)
-        moments.append(dt.datetime.combine(soon, dt.time.min, tzinfo=dt.UTC))
+    moments = follow_up_moments(request, now, determination)
     future = [moment for moment in moments if moment > now]
     return min(future) if future else None
 
