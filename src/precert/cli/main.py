@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from precert.cli import accounts, db, payers, serve, worker
 from precert.cli import check as check_module
+from precert.cli import requests as requests_module
 from precert.cli.console import FAILURE_EXIT, USAGE_EXIT, exit_code_for, print_error, stderr
 from precert.cli.state import State
 from precert.config import load_settings
@@ -66,6 +67,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(accounts.orgs_app, name="orgs")
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.tokens_app, name="tokens")
+app.add_typer(requests_module.app, name="requests")
 
 
 @app.callback()
