@@ -20,6 +20,8 @@ from precert.errors import Issue, PrecertError
 
 VERSION = "v1"
 NONCE_BYTES = 12  # 96 bits: the size GCM is specified for; random per value.
+# Files (encrypt_bytes): b"PCB1" + one length byte + the key id + nonce + ciphertext and tag.
+BYTES_MAGIC = b"PCB1"
 
 
 class DecryptionFailed(PrecertError):
@@ -71,6 +73,27 @@ class FieldCipher:
             ) from None
         return plain.decode()
 
+    def encrypt_bytes(self, data: bytes, *, context: str) -> bytes:
+        """`data` sealed under the active key, with the key id in a small binary header."""
+        kid = self._active.encode()
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._ciphers[self._active].encrypt(nonce, data, _bytes_aad(context))
+        return BYTES_MAGIC + bytes([len(kid)]) + kid + nonce + sealed
+
+    def decrypt_bytes(self, blob: bytes, *, context: str) -> bytes:
+        kid, body = self._split_bytes(blob, context)
+        try:
+            return self._ciphers[kid].decrypt(
+                body[:NONCE_BYTES], body[NONCE_BYTES:], _bytes_aad(context)
+            )
+        except InvalidTag:
+            raise DecryptionFailed.because(
+                f"An encrypted file for {context} (key id {kid!r}) failed its integrity check: it "
+                "was altered, copied from another document or organization, or the key under "
+                "this key id changed. Restore the original key or the original file.",
+                context,
+            ) from None
+
     def needs_rotation(self, token: str) -> bool:
         """True when the value was written with a key other than the active one."""
         parts = token.split(".", 2)
@@ -108,6 +131,29 @@ class FieldCipher:
                 context,
             )
         return kid, blob
+
+    def _split_bytes(self, blob: bytes, context: str) -> tuple[str, bytes]:
+        start = len(BYTES_MAGIC) + 1
+        size = blob[start - 1] if len(blob) >= start and blob.startswith(BYTES_MAGIC) else -1
+        if size <= 0 or len(blob) < start + size + NONCE_BYTES + 16:
+            raise DecryptionFailed.because(
+                f"An encrypted file for {context} does not start with the {BYTES_MAGIC.decode()} "
+                "header or is truncated; it was altered or was never encrypted.",
+                context,
+            )
+        kid = blob[start : start + size].decode("ascii", errors="replace")
+        if kid not in self._ciphers:
+            raise DecryptionFailed.because(
+                f"An encrypted file for {context} was written with key id {kid!r}, which is not "
+                "in PRECERT_ENCRYPTION_KEYS; add that key back to the keyring to read it.",
+                context,
+            )
+        return kid, blob[start + size :]
+
+
+def _bytes_aad(context: str) -> bytes:
+    # A distinct prefix, so a sealed file can never be passed off as a sealed field or back.
+    return b"bytes|" + _aad(context)
 
 
 def _aad(context: str) -> bytes:

@@ -1,5 +1,6 @@
 """The authorization-request API under /api/v1/requests: create, list, view with the timeline,
-submit (recorded by a person until electronic channels exist), record the decision, cancel.
+submit (recorded by a person until electronic channels exist), record the decision, cancel,
+upload and download documents and see the documentation checklist.
 
 Every route needs a bearer token. Bodies are Pydantic models so /docs shows them; they check shape
 only (unknown keys, types) and the services say what a value means, with every problem located.
@@ -13,15 +14,18 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Body, File, Form, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from precert.domain.authorizations import AuthorizationRequest, Event
 from precert.errors import InvalidInput, Issue
 from precert.services import authorization_requests as service
+from precert.services import documents
+from precert.store.documents import Document
 from precert.web.api.schemas import ErrorOut
 from precert.web.auth import ActorDep
 from precert.web.deps import ContextDep
@@ -205,6 +209,84 @@ def cancel(
 ) -> JSONResponse:
     changed = service.cancel_request(ctx, actor, request_id, (body.note or "") if body else "")
     return JSONResponse(request_json(changed))
+
+
+@router.post(
+    "/{request_id}/documents",
+    status_code=201,
+    summary="Upload a document (PDF, PNG, JPEG or TIFF, at most 20 MB) for a checklist item",
+    responses=ERRORS,
+)
+async def upload_document(
+    request_id: str,
+    actor: ActorDep,
+    ctx: ContextDep,
+    kind: Annotated[str, Form(description='The checklist item it answers, or "other".')],
+    file: Annotated[UploadFile, File()],
+) -> JSONResponse:
+    # One byte over the limit is enough to refuse, so a huge body is never held in full.
+    data = await file.read(documents.MAX_BYTES + 1)
+    upload = await run_in_threadpool(
+        documents.upload_document,
+        ctx,
+        actor,
+        request_id,
+        kind=kind,
+        filename=file.filename or "",
+        data=data,
+    )
+    items = await run_in_threadpool(documents.checklist, ctx, actor, request_id)
+    location = f"{router.prefix}/{request_id}/documents/{upload.document.id}"
+    body = {
+        "document": document_json(upload.document),
+        "status": upload.request.status.value,
+        "checklist": [checklist_json(item) for item in items],
+    }
+    return JSONResponse(body, status_code=201, headers={"Location": location})
+
+
+@router.get("/{request_id}/documents", summary="The documentation checklist", responses=ERRORS)
+def list_documents(request_id: str, actor: ActorDep, ctx: ContextDep) -> JSONResponse:
+    items = documents.checklist(ctx, actor, request_id)
+    return JSONResponse({"checklist": [checklist_json(item) for item in items]})
+
+
+@router.get(
+    "/{request_id}/documents/{document_id}", summary="Download a document", responses=ERRORS
+)
+def download_document(
+    request_id: str, document_id: str, actor: ActorDep, ctx: ContextDep
+) -> Response:
+    found = documents.download_document(ctx, actor, request_id, document_id)
+    # The original filename may name the patient, so the saved name is the document id.
+    disposition = f'attachment; filename="{found.download_name}"'
+    return Response(
+        found.data,
+        media_type=found.document.media_type,
+        headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
+    )
+
+
+def document_json(document: Document) -> dict[str, Any]:
+    """A document's metadata; the filename is PHI-bearing, so only an authorised caller sees it."""
+    return {
+        "id": document.id,
+        "kind": document.kind,
+        "filename": document.filename,
+        "media_type": document.media_type,
+        "size": document.size,
+        "sha256": document.sha256,
+        "uploaded_by": document.uploaded_by,
+        "uploaded_at": _iso(document.uploaded_at),
+    }
+
+
+def checklist_json(item: documents.ChecklistItem) -> dict[str, Any]:
+    return {
+        "name": item.name,
+        "attached": item.attached,
+        "documents": [document_json(document) for document in item.documents],
+    }
 
 
 def submission_note(body: SubmissionIn) -> str:
