@@ -28,6 +28,8 @@ class Context:
     engine: Engine
     sessions: sessionmaker[Session]
     today: Callable[[], dt.date] = dt.date.today
+    # The wall clock as an aware UTC datetime; tests hand in a fixed or stepping one.
+    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     _book: RuleBook | None = field(default=None, repr=False)
     _book_generation: int | None = field(default=None, repr=False)
     _book_checked: float = field(default=0.0, repr=False)
@@ -60,11 +62,18 @@ class Context:
 
 
 def build_context(
-    settings: Settings, *, migrate: bool = True, today: Callable[[], dt.date] | None = None
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    today: Callable[[], dt.date] | None = None,
+    now: Callable[[], dt.datetime] | None = None,
 ) -> Context:
     """Connect to the configured database (bringing its schema up to date by default)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
-    return Context(settings, engine, session_factory(engine), today or dt.date.today)
+    context = Context(settings, engine, session_factory(engine), today or dt.date.today)
+    if now is not None:
+        context.now = now
+    return context

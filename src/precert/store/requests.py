@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -57,6 +58,8 @@ class AuthorizationRequestRecord(Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "idempotency_key", name="uq_requests_idempotency"),
         Index("ix_requests_org_status", "organization_id", "status"),
+        Index("ix_requests_org_service_date", "organization_id", "service_date"),
+        Index("ix_requests_org_assignee", "organization_id", "assignee_id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -91,6 +94,8 @@ class AuthorizationRequestRecord(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, nullable=False)
     idempotency_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The earliest from-date of the lines: the queue sorts and filters by it (migration 0005).
+    service_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
 
     def __repr__(self) -> str:  # never the PHI columns, even encrypted
         return f"AuthorizationRequestRecord(id={self.id!r}, status={self.status!r})"
@@ -367,6 +372,7 @@ def _copy_changes(
     record.info_due = request.info_due
     record.updated_at = request.updated_at
     record.next_action_at = next_action_at
+    record.service_date = min((line.from_date for line in request.lines), default=None)
 
 
 def _line_record(request_id: str, position: int, line: ServiceLine) -> ServiceLineRecord:
