@@ -5,7 +5,14 @@
       NotFound           -> 404 / CLI exit 2 (e.g. a payer id that is not configured)
       InvalidTransition  -> 409
       PermissionDenied   -> 403
-      ChannelError       -> 502/503 (misconfigured, unavailable, payer rejected, portal changed)
+      Unauthenticated    -> 401 (no token, or an invalid or revoked one)
+      Conflict           -> 409 (the same idempotency key with a different body)
+      PayloadTooLarge    -> 413 (a body over the limit, refused before it is read in full)
+      ChannelError       -> 502 (a payer channel failed)
+        ChannelMisconfigured -> 503 (names the setting to fix)
+        ChannelUnavailable   -> 503, retryable (the payer or gateway is down; try again)
+        PayerRejected        -> 422 (the payer said no or wants more; the issues carry its codes)
+        PortalChanged        -> 502 (a portal no longer matches; a run or screenshot reference)
 
 `Issue(code, message, location)` mirrors FHIR OperationOutcome.issue, so one error renders as API
 JSON, an OperationOutcome, a form-field message or a CLI line. `HTTP_STATUS` is the one table that
@@ -72,15 +79,57 @@ class PermissionDenied(PrecertError):
     """The caller's role does not allow this."""
 
 
+class Unauthenticated(PrecertError):
+    """No usable credentials (no token, or one that is invalid or revoked): 401 with a challenge."""
+
+
+class Conflict(PrecertError):
+    """The request clashes with what is already recorded (e.g. an idempotency key reused for a
+    different body)."""
+
+
+class PayloadTooLarge(PrecertError):
+    """The request body is over the limit for this endpoint."""
+
+
 class ChannelError(PrecertError):
     """A payer channel failed; subclasses say whether to retry, fix settings or ask a person."""
+
+
+class ChannelMisconfigured(ChannelError):
+    """The channel cannot run as configured (a missing fax number, an unknown channel); the
+    message names the setting or the payer configuration to fix."""
+
+
+class ChannelUnavailable(ChannelError):
+    """The payer or the gateway did not answer; nothing was sent, so trying again is safe."""
+
+    def __post_init__(self) -> None:
+        self.retryable = True
+        super().__post_init__()
+
+
+class PayerRejected(ChannelError):
+    """The payer refused the submission or asks for more; the issues carry the payer's codes."""
+
+
+class PortalChanged(ChannelError):
+    """A payer portal no longer looks as expected; the message carries the run or screenshot
+    reference a person needs to look at."""
 
 
 HTTP_STATUS: dict[type[PrecertError], int] = {
     InvalidInput: 422,
     NotFound: 404,
     InvalidTransition: 409,
+    Conflict: 409,
     PermissionDenied: 403,
+    Unauthenticated: 401,
+    PayloadTooLarge: 413,
+    ChannelMisconfigured: 503,
+    ChannelUnavailable: 503,
+    PayerRejected: 422,
+    PortalChanged: 502,
     ChannelError: 502,
     PrecertError: 500,
 }

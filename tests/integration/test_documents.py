@@ -1,16 +1,17 @@
 """Documents on SQLite and PostgreSQL: upload against the checklist with the automatic `ready`,
-encryption at rest (file and filename), type/size/empty refusals that write nothing, tenants and
-roles, and the bytes-encryption primitive."""
+deletion (a ready request whose checklist it breaks goes back to draft), encryption at rest (file
+and filename), type/size/empty refusals that write nothing, tenants and roles, and the
+bytes-encryption primitive."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
+from tests.support.requests import MEDICARE_NOTES, NOW, request_body
 
 from precert.domain.authorizations import Status
 from precert.errors import InvalidInput, NotFound, PermissionDenied
@@ -22,28 +23,12 @@ from precert.services.audit import events_about
 from precert.services.context import Context
 from precert.store.documents import DocumentRecord
 
-NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
-NOTES = "medical records supporting medical necessity"  # the checklist item for 15823
+NOTES = MEDICARE_NOTES
 CANARY = b"CANARY-Testpatient-Alpha-7731"
 PDF = b"%PDF-1.7\n" + CANARY + b"\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 ZIP = b"PK\x03\x04" + b"\x00" * 32
-BODY: dict[str, Any] = {
-    "payer_id": "medicare",
-    "plan": "medicare-ffs",
-    "state": "TX",
-    "patient": {
-        "first_name": "Testpatient",
-        "last_name": "Alpha",
-        "birth_date": "1980-02-01",
-        "member_id": "TEST-0001-A",
-    },
-    "ordering_npi": "1234567893",
-    "rendering_npi": "1234567893",
-    "services": [
-        {"code": "15823", "pos": "22", "diagnoses": ["H02.831"], "from": "2026-12-10"},
-    ],
-}
+BODY: dict[str, Any] = request_body()
 
 
 def _actor(ctx: Context, name: str, role: Role = Role.SPECIALIST) -> Actor:
@@ -231,6 +216,67 @@ def test_the_file_is_removed_when_the_database_refuses_the_row(ctx: Context) -> 
         _upload(ctx, alice, request_id)
     assert _stored_files(ctx) == []
     assert requests.get_request(ctx, alice, request_id).request.status is Status.DRAFT
+
+
+def test_deleting_a_needed_document_sends_a_ready_request_back_to_draft(
+    any_ctx: Context, alice: Actor
+) -> None:
+    request_id = _draft(any_ctx, alice)
+    upload = _upload(any_ctx, alice, request_id)
+    assert upload.request.status is Status.READY
+
+    changed = documents.delete_document(any_ctx, alice, request_id, upload.document.id, now=NOW)
+
+    assert changed.status is Status.DRAFT
+    assert _stored_files(any_ctx) == [] and _rows(any_ctx) == 0
+    timeline = requests.get_request(any_ctx, alice, request_id).timeline
+    assert [event.kind for event in timeline][-2:] == ["document_removed", "documents_incomplete"]
+    assert timeline[-1].note == f"missing: {NOTES}"
+    assert timeline[-1].data["missing"] == [NOTES]
+    actions = [event.action for event in events_about(any_ctx, "document", upload.document.id)]
+    assert actions == ["create", "delete"]
+    with pytest.raises(NotFound):
+        documents.download_document(any_ctx, alice, request_id, upload.document.id)
+
+
+def test_deleting_a_spare_document_leaves_a_ready_request_ready(
+    any_ctx: Context, alice: Actor
+) -> None:
+    request_id = _draft(any_ctx, alice)
+    _upload(any_ctx, alice, request_id)
+    spare = _upload(any_ctx, alice, request_id, filename="second copy.pdf")
+    changed = documents.delete_document(any_ctx, alice, request_id, spare.document.id, now=NOW)
+    assert changed.status is Status.READY
+    kinds = [e.kind for e in requests.get_request(any_ctx, alice, request_id).timeline]
+    assert kinds[-1] == "document_removed"
+    assert len(_stored_files(any_ctx)) == 1
+
+
+def test_a_request_made_ready_by_override_stays_ready_when_a_document_goes(
+    ctx: Context,
+) -> None:
+    alice = _actor(ctx, "Clinic A")
+    request_id = _draft(ctx, alice)
+    other = _upload(ctx, alice, request_id, kind="other")
+    requests.mark_ready(ctx, alice, request_id, override_reason="notes follow by mail", now=NOW)
+    changed = documents.delete_document(ctx, alice, request_id, other.document.id, now=NOW)
+    assert changed.status is Status.READY  # the checklist was never complete: the override stands
+
+
+def test_a_viewer_or_another_organization_cannot_delete_a_document(
+    ctx: Context,
+) -> None:
+    alice = _actor(ctx, "Clinic A")
+    bob = _actor(ctx, "Clinic B")
+    viewer = Actor("viewer", alice.organization_id, "viewer@example.org", Role.VIEWER)
+    request_id = _draft(ctx, alice)
+    upload = _upload(ctx, alice, request_id)
+    with pytest.raises(PermissionDenied) as refused:
+        documents.delete_document(ctx, viewer, request_id, upload.document.id)
+    assert str(refused.value) == "viewers cannot delete documents; ask an admin or a specialist"
+    with pytest.raises(NotFound):
+        documents.delete_document(ctx, bob, request_id, upload.document.id)
+    assert len(_stored_files(ctx)) == 1 and _rows(ctx) == 1
 
 
 def test_bytes_encryption_round_trips_and_binds_its_context() -> None:

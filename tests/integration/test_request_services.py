@@ -1,5 +1,6 @@
 """Authorization request use cases on SQLite and PostgreSQL: lifecycle, decisions, tenant isolation,
-member-id search, refused transitions and invalid payloads."""
+member-id search, refused transitions and invalid payloads, marking ready (checklist or override),
+appeals, idempotent creation and the injected clock."""
 
 from __future__ import annotations
 
@@ -8,49 +9,17 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from tests.support.requests import NOW, approval_body, denial_body, request_body
 
 from precert.domain.authorizations import Event, Status
-from precert.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied
+from precert.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from precert.services import authorization_requests as requests
 from precert.services.accounts import Actor, Role, create_organization
 from precert.services.audit import events_about
 from precert.services.context import Context
 
-NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
-BODY: dict[str, Any] = {
-    "payer_id": "medicare",
-    "plan": "medicare-ffs",
-    "state": "TX",
-    "urgency": "standard",
-    "patient": {
-        "first_name": "Testpatient",
-        "last_name": "Alpha",
-        "birth_date": "1980-02-01",
-        "member_id": "TEST-0001-A",
-    },
-    "ordering_npi": "1234567893",
-    "rendering_npi": "1234567893",
-    "services": [
-        {
-            "code": "15823",
-            "units": 1,
-            "pos": "22",
-            "diagnoses": ["H02.831"],
-            "from": "2026-12-10",
-            "to": "2026-12-10",
-        }
-    ],
-}
-APPROVAL = {
-    "outcome": "approved",
-    "authorization_number": "AUTH-778",
-    "valid_from": "2026-12-01",
-    "valid_to": "2027-02-28",
-    "method": "phone",
-    "reference": "CALL-42",
-    "rep_name": "Rep Testname",
-    "lines": [{"code": "15823", "approved_units": 1}],
-}
+BODY: dict[str, Any] = request_body()
+APPROVAL = approval_body()
 
 
 def _actor(ctx: Context, name: str, role: Role = Role.SPECIALIST) -> Actor:
@@ -223,3 +192,129 @@ def test_the_same_idempotency_key_returns_the_first_request(any_ctx: Context, al
     again = requests.create_request(any_ctx, alice, BODY, idempotency_key="k-1", now=NOW)
     assert again.id == first.id
     assert len(requests.list_requests(any_ctx, alice)) == 1
+
+
+def test_the_same_idempotency_key_with_another_body_is_a_conflict_and_saves_nothing(
+    any_ctx: Context, alice: Actor
+) -> None:
+    first = requests.create_or_replay(any_ctx, alice, BODY, idempotency_key="k-2", now=NOW)
+    replay = requests.create_or_replay(any_ctx, alice, BODY, idempotency_key="k-2", now=NOW)
+    assert not first.replayed and replay.replayed
+    assert replay.request.id == first.request.id
+    other = request_body(member_id="TEST-0009-Z")
+    with pytest.raises(Conflict) as refused:
+        requests.create_or_replay(any_ctx, alice, other, idempotency_key="k-2", now=NOW)
+    assert refused.value.message.startswith(
+        "Idempotency-Key: this key was already used for a different request body"
+    )
+    assert "TEST-0009-Z" not in refused.value.message
+    assert len(requests.list_requests(any_ctx, alice)) == 1
+
+
+def test_an_unusable_idempotency_key_is_refused_with_what_to_send(
+    any_ctx: Context, alice: Actor
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        requests.create_or_replay(any_ctx, alice, BODY, idempotency_key="x" * 65, now=NOW)
+    assert refused.value.issues[0].location == "Idempotency-Key"
+    assert "1 to 64 printable ASCII characters" in refused.value.message
+
+
+def test_times_come_from_the_contexts_clock(any_ctx: Context, alice: Actor) -> None:
+    any_ctx.now = lambda: NOW
+    created = requests.create_request(any_ctx, alice, BODY)
+    requests.mark_ready(any_ctx, alice, created.id, override_reason="records sent by mail")
+    detail = requests.get_request(any_ctx, alice, created.id)
+    assert created.created_at == NOW
+    assert [event.at for event in detail.timeline] == [NOW, NOW]
+    assert {event.at for event in events_about(any_ctx, "authorization_request", created.id)} == {
+        NOW
+    }
+
+
+def test_a_request_whose_checklist_is_empty_is_marked_ready_without_a_reason(
+    any_ctx: Context, alice: Actor
+) -> None:
+    # An office visit is on no Medicare list: nothing to document.
+    body = request_body()
+    body["services"][0].update(code="99213", pos="11", diagnoses=["M17.11"])
+    created = requests.create_request(any_ctx, alice, body, now=NOW)
+    ready = requests.mark_ready(any_ctx, alice, created.id, now=NOW)
+    assert ready.status is Status.READY
+    assert requests.get_request(any_ctx, alice, created.id).timeline[-1].kind == (
+        "documents_completed"
+    )
+
+
+@pytest.mark.parametrize("reason", [None, "   "])
+def test_marking_ready_with_missing_documents_is_refused_with_the_list_of_them(
+    any_ctx: Context, alice: Actor, reason: str | None
+) -> None:
+    created = requests.create_request(any_ctx, alice, BODY, now=NOW)
+    with pytest.raises(InvalidTransition) as refused:
+        requests.mark_ready(any_ctx, alice, created.id, override_reason=reason, now=NOW)
+    assert refused.value.message == (
+        'The documentation checklist is not complete: "medical records supporting medical '
+        'necessity" is missing. Upload it, or mark the request ready with an override_reason '
+        "saying why they are not needed."
+    )
+    assert [i.code for i in refused.value.issues] == ["missing-document"]
+    detail = requests.get_request(any_ctx, alice, created.id)
+    assert detail.request.status is Status.DRAFT
+    assert len(detail.timeline) == 1
+
+
+def test_an_override_reason_makes_it_ready_and_is_kept_on_the_timeline_and_in_the_audit(
+    any_ctx: Context, alice: Actor
+) -> None:
+    created = requests.create_request(any_ctx, alice, BODY, now=NOW)
+    reason = "payer confirmed by phone that notes follow by mail"
+    ready = requests.mark_ready(any_ctx, alice, created.id, override_reason=reason, now=NOW)
+    assert ready.status is Status.READY
+    event = requests.get_request(any_ctx, alice, created.id).timeline[-1]
+    assert (event.kind, event.note) == ("override_ready", reason)
+    assert event.data == {
+        "override_reason": reason,
+        "missing": ["medical records supporting medical necessity"],
+    }
+    reasons = [e.reason for e in events_about(any_ctx, "authorization_request", created.id)]
+    assert f"override_ready: {reason}" in reasons
+
+
+def test_a_denial_can_be_appealed_with_its_grounds_and_the_decision_clock_restarts(
+    any_ctx: Context, alice: Actor
+) -> None:
+    request_id = _submitted(any_ctx, alice)
+    requests.record_determination(any_ctx, alice, request_id, denial_body(), now=NOW)
+    later = NOW + dt.timedelta(days=3)
+    with pytest.raises(InvalidInput) as refused:
+        requests.appeal_request(any_ctx, alice, request_id, note="  ", now=later)
+    assert refused.value.issues[0].location == "note"
+    appealed = requests.appeal_request(
+        any_ctx, alice, request_id, note="records show failed therapy", now=later
+    )
+    assert appealed.status is Status.APPEALED
+    assert appealed.awaiting_since == later
+    event = requests.get_request(any_ctx, alice, request_id).timeline[-1]
+    assert (event.kind, event.note) == ("appeal", "records show failed therapy")
+
+
+def test_an_approved_request_cannot_be_appealed(any_ctx: Context, alice: Actor) -> None:
+    request_id = _submitted(any_ctx, alice)
+    requests.record_determination(any_ctx, alice, request_id, APPROVAL, now=NOW)
+    with pytest.raises(InvalidTransition) as refused:
+        requests.appeal_request(any_ctx, alice, request_id, note="more units", now=NOW)
+    assert refused.value.message.startswith("An approved request has nothing to appeal")
+
+
+def test_structured_facts_of_a_change_go_into_the_timeline_events_data(
+    any_ctx: Context, alice: Actor
+) -> None:
+    request = requests.create_request(any_ctx, alice, BODY, now=NOW)
+    data = {"method": "phone", "reference": "CALL-9", "rep_name": "Rep Testname"}
+    requests.apply_event(
+        any_ctx, alice, request.id, Event.PAYER_NOT_REQUIRED, "called UM", data=data, now=NOW
+    )
+    event = requests.get_request(any_ctx, alice, request.id).timeline[-1]
+    assert event.note == "called UM"
+    assert event.data == data

@@ -1,5 +1,6 @@
-"""Authorization request use cases: create (with the requirement check), list, view, change status,
-record the payer's decision, cancel.
+"""Authorization request use cases: create (with the requirement check), list (a page at a time),
+view, change status, mark ready (checklist or a person's override), record the payer's decision,
+appeal, cancel.
 
 Each use case is one unit of work: the request row, its timeline event, its next follow-up time
 (`next_action_at`, the sweep's source of truth) and the audit event commit together or not at all.
@@ -8,11 +9,14 @@ Payloads are the issue-3 API bodies; every problem is reported at once with its 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from precert.domain.authorizations import (
     AuthorizationRequest,
@@ -23,18 +27,27 @@ from precert.domain.authorizations import (
 )
 from precert.domain.determinations import Determination, event_for, validate_determination
 from precert.domain.followups import SERVICE_SOON_DAYS, decision_due, work_items
-from precert.errors import InvalidInput, Issue, PermissionDenied
+from precert.errors import Conflict, InvalidInput, InvalidTransition, Issue, PermissionDenied
 from precert.security.blind_index import BlindIndex
 from precert.security.crypto import FieldCipher
 from precert.services.accounts import Role
 from precert.services.audit import record
 from precert.services.context import Context
-from precert.services.request_payloads import parse_determination, parse_request
-from precert.store.requests import RequestRepository
+from precert.services.notifications import notify_decision
+from precert.services.request_payloads import (
+    ParsedRequest,
+    parse_determination,
+    parse_request,
+)
+from precert.store.documents import Document, DocumentRepository
+from precert.store.requests import KeyedRequest, NewRequest, RequestRepository
 from precert.store.uow import UnitOfWork
 
 ENTITY = "authorization_request"
 CHANGERS = (Role.ADMIN, Role.SPECIALIST)
+PAGE_DEFAULT = 50
+PAGE_MAX = 200
+MAX_IDEMPOTENCY_KEY = 64  # the column's width
 # Statuses where no approval is being sought any more, so "service soon" never fires.
 _SETTLED = frozenset(
     {
@@ -67,6 +80,23 @@ class RequestDetail:
     next_action_at: dt.datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class Created:
+    """What a create did: the request, and whether it was made now or by an earlier call with
+    the same idempotency key (a replay)."""
+
+    request: AuthorizationRequest
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of the queue, newest first; `next_cursor` fetches the next page (None: the last)."""
+
+    requests: list[AuthorizationRequest]
+    next_cursor: str | None
+
+
 def create_request(
     ctx: Context,
     actor: Requester,
@@ -78,8 +108,42 @@ def create_request(
     """A new draft request with the requirement answer captured, or InvalidInput naming every
     problem (nothing saved). The same idempotency key returns the request it created before."""
     _require_changer(actor, "create requests")
-    at = now or _now()
+    at = now or ctx.now()
     parsed = parse_request(ctx, payload, organization_id=actor.organization_id, at=at)
+    return _create(ctx, actor, parsed, idempotency_key, at).request
+
+
+def create_or_replay(
+    ctx: Context,
+    actor: Requester,
+    payload: object,
+    *,
+    idempotency_key: str,
+    now: dt.datetime | None = None,
+) -> Created:
+    """Create once per idempotency key (the API's Idempotency-Key header): a replay with the same
+    body answers the first request; the same key with a different body is a Conflict (409)."""
+    key = _checked_key(idempotency_key)
+    _require_changer(actor, "create requests")
+    at = now or ctx.now()
+    parsed = parse_request(ctx, payload, organization_id=actor.organization_id, at=at)
+    created = _create(ctx, actor, parsed, key, at)
+    if created.replayed and _fingerprint(created.request) != _fingerprint(parsed.draft):
+        message = (
+            "Idempotency-Key: this key was already used for a different request body; send the "
+            "same body to get the request it created, or use a new key for a new request."
+        )
+        raise Conflict(message, [Issue("idempotency-conflict", message, "Idempotency-Key")])
+    return created
+
+
+def _create(
+    ctx: Context,
+    actor: Requester,
+    parsed: ParsedRequest,
+    idempotency_key: str | None,
+    at: dt.datetime,
+) -> Created:
     request = parsed.build(str(uuid.uuid4()))
     with ctx.uow() as uow:
         repo = _repository(ctx, uow)
@@ -88,7 +152,7 @@ def create_request(
             if earlier is not None:  # a retried call: answer what the first one created
                 _audit(uow, actor, "view", earlier.id, at, reason="repeated idempotency key")
                 uow.commit()
-                return earlier
+                return Created(earlier, replayed=True)
         repo.add(
             request,
             state=parsed.state,
@@ -99,7 +163,40 @@ def create_request(
         repo.add_event(actor.organization_id, request.id, created)
         _audit(uow, actor, "create", request.id, at)
         uow.commit()
-    return request
+    return Created(request, replayed=False)
+
+
+def list_page(
+    ctx: Context,
+    actor: Requester,
+    *,
+    status: Status | str | None = None,
+    payer: str | None = None,
+    assignee: str | None = None,
+    limit: int = PAGE_DEFAULT,
+    cursor: str | None = None,
+) -> Page:
+    """One page of the organization's requests, newest first (keyset on created_at, id), so a
+    request created while a client walks the pages never shifts or repeats what it sees."""
+    wanted = None if status is None else _status(status)
+    if not 1 <= limit <= PAGE_MAX:
+        raise InvalidInput.field(
+            "limit", f"limit: ask for 1 to {PAGE_MAX} requests per page (default {PAGE_DEFAULT})."
+        )
+    after = None if cursor is None else _decode_cursor(cursor)
+    with ctx.uow() as uow:
+        found, more = _repository(ctx, uow).search_page(
+            actor.organization_id,
+            status=wanted,
+            payer_id=payer,
+            assignee_id=assignee,
+            limit=limit,
+            after=after,
+        )
+        _audit(uow, actor, "list", "*", ctx.now(), reason=f"queue page: {len(found)} shown")
+        uow.commit()
+    next_cursor = _encode_cursor(found[-1]) if more and found else None
+    return Page(found, next_cursor)
 
 
 def list_requests(
@@ -123,7 +220,7 @@ def list_requests(
         )
         # The reason says a member id was searched for, never which one.
         reason = "search by member id" if member_id is not None else "queue"
-        _audit(uow, actor, "list", "*", _now(), reason=f"{reason}: {len(found)} shown")
+        _audit(uow, actor, "list", "*", ctx.now(), reason=f"{reason}: {len(found)} shown")
         uow.commit()
     return found
 
@@ -137,7 +234,7 @@ def get_request(ctx: Context, actor: Requester, request_id: str) -> RequestDetai
             repo.timeline(actor.organization_id, request_id),
             repo.next_action_at(actor.organization_id, request_id),
         )
-        _audit(uow, actor, "view", request_id, _now())
+        _audit(uow, actor, "view", request_id, ctx.now())
         uow.commit()
     return detail
 
@@ -150,16 +247,65 @@ def apply_event(
     note: str = "",
     *,
     info_due: dt.datetime | None = None,
+    data: Mapping[str, Any] | None = None,
     now: dt.datetime | None = None,
 ) -> AuthorizationRequest:
-    """Move the request through the status machine; a refused change raises InvalidTransition."""
+    """Move the request through the status machine; a refused change raises InvalidTransition.
+    `data` holds the structured facts of the change (method, reference, rep name...) for the
+    timeline event; `note` is what a person wrote."""
     wanted = _event(event)
-    at = now or _now()
+    at = now or ctx.now()
 
     def change(request: AuthorizationRequest) -> tuple[AuthorizationRequest, TimelineEvent]:
-        return apply(request, wanted, at=at, actor=actor.email, note=note, info_due=info_due)
+        return apply(
+            request, wanted, at=at, actor=actor.email, note=note, info_due=info_due, data=data
+        )
 
     return _change(ctx, actor, request_id, at, change)
+
+
+def mark_ready(
+    ctx: Context,
+    actor: Requester,
+    request_id: str,
+    *,
+    override_reason: str | None = None,
+    now: dt.datetime | None = None,
+) -> AuthorizationRequest:
+    """Make a draft ready: at once when its documentation checklist is complete; otherwise only
+    with a person's override reason (kept on the timeline and in the audit), else refused (409)
+    with the missing documents listed."""
+    _require_changer(actor, "change requests")
+    at = now or ctx.now()
+    reason = (override_reason or "").strip()
+    with ctx.uow() as uow:
+        repo = _repository(ctx, uow)
+        request = repo.get(actor.organization_id, request_id)
+        attached = DocumentRepository(uow.session, FieldCipher.from_settings(ctx.settings))
+        missing = missing_documents(request, attached.of_request(actor.organization_id, request_id))
+        changed, event = _readied(request, actor, at, missing, reason)
+        repo.save(changed, next_action_at=next_action(changed, at))
+        repo.add_event(actor.organization_id, request_id, event)
+        audit_reason = f"override_ready: {reason}" if event.kind == Event.OVERRIDE_READY else None
+        _audit(uow, actor, "change", request_id, at, reason=audit_reason or event.kind)
+        uow.commit()
+    return changed
+
+
+def appeal_request(
+    ctx: Context,
+    actor: Requester,
+    request_id: str,
+    *,
+    note: str,
+    now: dt.datetime | None = None,
+) -> AuthorizationRequest:
+    """Appeal a denial (or the denied lines of a partial approval); the note gives the grounds."""
+    if not note.strip():
+        raise InvalidInput.field(
+            "note", "note: say on what grounds the decision is appealed.", code="required"
+        )
+    return apply_event(ctx, actor, request_id, Event.APPEAL, note.strip(), now=now)
 
 
 def cancel_request(
@@ -183,7 +329,7 @@ def record_determination(
     now: dt.datetime | None = None,
 ) -> AuthorizationRequest:
     """Record the payer's decision: validated against the request, then the event it causes."""
-    at = now or _now()
+    at = now or ctx.now()
     holder: list[Determination] = []
 
     def change(request: AuthorizationRequest) -> tuple[AuthorizationRequest, TimelineEvent]:
@@ -196,7 +342,24 @@ def record_determination(
         event = event_for(determination)
         return apply(request, event, at=at, actor=actor.email, note=note, data=data)
 
-    return _change(ctx, actor, request_id, at, change, lambda: holder[0] if holder else None)
+    changed = _change(ctx, actor, request_id, at, change, lambda: holder[0] if holder else None)
+    notify_decision(ctx, changed, at=at)  # logged after the commit; the worker sends them
+    return changed
+
+
+def required_documents(request: AuthorizationRequest) -> list[str]:
+    """The union of the captured requirement's documents, in first-seen order."""
+    seen: dict[str, str] = {}
+    for answer in request.requirement:
+        for name in answer.get("documents") or ():
+            seen.setdefault(str(name).casefold(), str(name))
+    return list(seen.values())
+
+
+def missing_documents(request: AuthorizationRequest, attached: list[Document]) -> list[str]:
+    """The checklist items with nothing attached (matched ignoring case)."""
+    kinds = {document.kind.casefold() for document in attached}
+    return [name for name in required_documents(request) if name.casefold() not in kinds]
 
 
 def next_action(
@@ -251,6 +414,88 @@ def _change(
         _audit(uow, actor, "change", request_id, at, reason=event.kind)
         uow.commit()
     return changed
+
+
+def _readied(
+    request: AuthorizationRequest,
+    actor: Requester,
+    at: dt.datetime,
+    missing: list[str],
+    reason: str,
+) -> tuple[AuthorizationRequest, TimelineEvent]:
+    if not missing:
+        return apply(request, Event.DOCUMENTS_COMPLETED, at=at, actor=actor.email)
+    if reason:
+        data = {"override_reason": reason, "missing": missing}
+        event = Event.OVERRIDE_READY
+        return apply(request, event, at=at, actor=actor.email, note=reason, data=data)
+    listed = "; ".join(f'"{name}"' for name in missing)
+    message = (
+        f"The documentation checklist is not complete: {listed} "
+        f"{'is' if len(missing) == 1 else 'are'} missing. Upload "
+        f"{'it' if len(missing) == 1 else 'them'}, or mark the request ready with an "
+        "override_reason saying why they are not needed."
+    )
+    issues = [Issue("missing-document", f"missing: {name}", "documents") for name in missing]
+    raise InvalidTransition(message, issues)
+
+
+def _fingerprint(request: AuthorizationRequest) -> tuple[object, ...]:
+    """What makes two request bodies the same request (ids and times aside)."""
+    return (
+        request.patient.first_name,
+        request.patient.last_name,
+        request.patient.birth_date,
+        request.coverage,
+        request.ordering_npi,
+        request.rendering_npi,
+        request.facility_npi,
+        request.urgency,
+        request.retro,
+        request.lines,
+    )
+
+
+def _checked_key(key: str) -> str:
+    key = key.strip()
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable() or not key.isascii():
+        raise InvalidInput.field(
+            "Idempotency-Key",
+            f"Idempotency-Key: use 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters "
+            "(a UUID is a good key).",
+        )
+    return key
+
+
+def _encode_cursor(request: AuthorizationRequest) -> str:
+    raw = json.dumps({"c": request.created_at.isoformat(), "i": request.id}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value = json.loads(raw)
+        at = dt.datetime.fromisoformat(value["c"])
+        if at.tzinfo is None or not isinstance(value["i"], str):
+            raise ValueError("naive time or no id")
+        return at, value["i"]
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise InvalidInput.field(
+            "cursor",
+            "cursor: not a cursor this API gave out; use the `next` link of the previous page, "
+            "or leave cursor out to start at the newest request.",
+        ) from None
+
+
+def require_changer(actor: Requester, action: str) -> None:
+    """PermissionDenied unless the actor's role may change requests (admin, specialist)."""
+    _require_changer(actor, action)
+
+
+def request_repository(ctx: Context, uow: UnitOfWork) -> RequestRepository:
+    """The request repository on this unit of work (for the other request use cases)."""
+    return _repository(ctx, uow)
 
 
 def _require_changer(actor: Requester, action: str) -> None:
@@ -312,5 +557,34 @@ def _count(found: list[Issue]) -> str:
     return "1 problem" if len(found) == 1 else f"{len(found)} problems"
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+def create_drafts(
+    ctx: Context,
+    actor: Requester,
+    drafts: Sequence[tuple[ParsedRequest, str]],
+    *,
+    now: dt.datetime,
+) -> tuple[dict[str, KeyedRequest], set[str]]:
+    """Create many drafts in one unit of work (a schedule import's chunk), each once per
+    idempotency key: returns every key's request (id, status, payer, first service date) and
+    the keys created now (the rest existed before, or came twice in `drafts`). One bulk look-up
+    and three INSERTs, whatever the count.
+
+    No audit event per request: the caller records one for the whole batch (how many created).
+    """
+    _require_changer(actor, "create requests")
+    with ctx.uow() as uow:
+        repo = _repository(ctx, uow)
+        found = repo.keyed(actor.organization_id, [key for _, key in drafts])
+        new: list[NewRequest] = []
+        for parsed, key in drafts:
+            if key in found:
+                continue
+            request = parsed.build(str(uuid.uuid4()))
+            created = TimelineEvent(now, actor.email, "created", Status.DRAFT, Status.DRAFT)
+            new.append(NewRequest(request, parsed.state, next_action(request, now), key, created))
+            found[key] = KeyedRequest(
+                request.id, request.status, request.coverage.payer_id, request.first_service_date
+            )
+        repo.add_many(new)
+        uow.commit()
+    return found, {item.idempotency_key for item in new if item.idempotency_key}

@@ -1,5 +1,7 @@
-"""Documents for a request: upload (type and size checked, encrypted at rest), download, and the
-documentation checklist — with the request made `ready` when its last missing item arrives.
+"""Documents for a request: upload (type and size checked, encrypted at rest), download, delete,
+the documentation checklist — a draft becomes `ready` when its last missing item arrives, and a
+ready request goes back to `draft` when a deletion leaves the checklist incomplete — and the
+decrypted documents a channel sends.
 
 The bytes go to an encrypted file under <data dir>/documents/<org id>/<document id>; the row,
 the timeline event, any status change and the audit event commit in one unit of work, and the
@@ -13,7 +15,7 @@ import hashlib
 import os
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from precert.domain.authorizations import (
@@ -28,7 +30,12 @@ from precert.security.blind_index import BlindIndex
 from precert.security.crypto import FieldCipher
 from precert.services.accounts import Role
 from precert.services.audit import record
-from precert.services.authorization_requests import Requester, next_action
+from precert.services.authorization_requests import (
+    Requester,
+    missing_documents,
+    next_action,
+    required_documents,
+)
 from precert.services.context import Context
 from precert.store.documents import Document, DocumentRepository
 from precert.store.requests import RequestRepository
@@ -86,7 +93,7 @@ class Upload:
 @dataclass(frozen=True, slots=True)
 class Download:
     document: Document
-    data: bytes
+    data: bytes = field(repr=False)
 
     @property
     def download_name(self) -> str:
@@ -127,7 +134,7 @@ def upload_document(
     """Store a document against a checklist item (or "other"); refused uploads write nothing."""
     _require_uploader(actor)
     media_type = media_type_of(data)
-    at = now or dt.datetime.now(dt.UTC)
+    at = now or ctx.now()
     with ctx.uow() as uow:
         requests, documents = _repositories(ctx, uow)
         request = requests.get(actor.organization_id, request_id)
@@ -159,7 +166,7 @@ def checklist(ctx: Context, actor: Requester, request_id: str) -> list[Checklist
         requests, documents = _repositories(ctx, uow)
         request = requests.get(actor.organization_id, request_id)
         attached = documents.of_request(actor.organization_id, request_id)
-        _audit(uow, actor, "list", request_id, dt.datetime.now(dt.UTC), reason="checklist")
+        _audit(uow, actor, "list", request_id, ctx.now(), reason="checklist")
         uow.commit()
     return _items(required_documents(request), attached)
 
@@ -171,22 +178,67 @@ def download_document(
     with ctx.uow() as uow:
         _, documents = _repositories(ctx, uow)
         document = documents.get(actor.organization_id, request_id, document_id)
-        sealed = _path(ctx, document.organization_id, document.id).read_bytes()
-        data = FieldCipher.from_settings(ctx.settings).decrypt_bytes(
-            sealed, context=_context(document)
-        )
-        _audit(uow, actor, "view", document_id, dt.datetime.now(dt.UTC), reason=request_id)
+        data = _read(ctx, document)
+        _audit(uow, actor, "view", document_id, ctx.now(), reason=request_id)
         uow.commit()
     return Download(document, data)
 
 
-def required_documents(request: AuthorizationRequest) -> list[str]:
-    """The union of the captured requirement's documents, in first-seen order."""
-    seen: dict[str, str] = {}
-    for answer in request.requirement:
-        for name in answer.get("documents") or ():
-            seen.setdefault(str(name).casefold(), str(name))
-    return list(seen.values())
+def documents_to_send(ctx: Context, actor: Requester, request_id: str) -> list[Download]:
+    """Every document of a request, decrypted, for a channel to send; each read is audited."""
+    with ctx.uow() as uow:
+        _, documents = _repositories(ctx, uow)
+        found = documents.of_request(actor.organization_id, request_id)
+        out = [Download(document, _read(ctx, document)) for document in found]
+        at = ctx.now()
+        for document in found:
+            _audit(uow, actor, "view", document.id, at, reason=f"submission of {request_id}")
+        uow.commit()
+    return out
+
+
+def delete_document(
+    ctx: Context,
+    actor: Requester,
+    request_id: str,
+    document_id: str,
+    *,
+    now: dt.datetime | None = None,
+) -> AuthorizationRequest:
+    """Remove a document (row, then file); a ready request whose checklist this leaves incomplete
+    goes back to draft, with the timeline saying which document went."""
+    _require_uploader(actor, "delete")
+    at = now or ctx.now()
+    org = actor.organization_id
+    with ctx.uow() as uow:
+        requests, documents = _repositories(ctx, uow)
+        request = requests.get(org, request_id)
+        document = documents.get(org, request_id, document_id)
+        complete_before = not missing_documents(request, documents.of_request(org, request_id))
+        documents.remove(document)
+        uow.session.flush()
+        missing = missing_documents(request, documents.of_request(org, request_id))
+        data = {"document_id": document.id, "kind": document.kind}
+        status = request.status
+        removed = TimelineEvent(at, actor.email, "document_removed", status, status, "", data)
+        requests.add_event(org, request_id, removed)
+        changed = request
+        if request.status is Status.READY and complete_before and missing:
+            changed, event = apply(
+                request,
+                Event.DOCUMENTS_INCOMPLETE,
+                at=at,
+                actor=actor.email,
+                note=f"missing: {'; '.join(missing)}",
+                data={"missing": missing, "document_id": document.id},
+            )
+            requests.save(changed, next_action_at=next_action(changed, at))
+            requests.add_event(org, request_id, event)
+        _audit(uow, actor, "delete", document.id, at, reason=request_id)
+        uow.commit()
+    # After the commit: a failed commit must leave the file the row still points to.
+    _path(ctx, document.organization_id, document.id).unlink(missing_ok=True)
+    return changed
 
 
 def _record_upload(
@@ -259,6 +311,11 @@ def _write(ctx: Context, document: Document, data: bytes) -> Path:
     return path
 
 
+def _read(ctx: Context, document: Document) -> bytes:
+    sealed = _path(ctx, document.organization_id, document.id).read_bytes()
+    return FieldCipher.from_settings(ctx.settings).decrypt_bytes(sealed, context=_context(document))
+
+
 def _path(ctx: Context, organization_id: str, document_id: str) -> Path:
     return ctx.settings.data_dir / "documents" / organization_id / document_id
 
@@ -267,10 +324,10 @@ def _context(document: Document) -> str:
     return f"documents:{document.organization_id}:{document.id}"
 
 
-def _require_uploader(actor: Requester) -> None:
+def _require_uploader(actor: Requester, action: str = "upload") -> None:
     if actor.role in UPLOADERS:
         return
-    message = f"{actor.role.value}s cannot upload documents; ask an admin or a specialist"
+    message = f"{actor.role.value}s cannot {action} documents; ask an admin or a specialist"
     raise PermissionDenied(message, [Issue("forbidden", message, "role")])
 
 

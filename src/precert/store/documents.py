@@ -101,6 +101,12 @@ class DocumentRepository:
             )
         return self._to_domain(record)
 
+    def remove(self, document: Document) -> None:
+        """Delete one document's row (found through `get`, so it is this organization's)."""
+        record = self.session.get(DocumentRecord, document.id)
+        if record is not None and record.organization_id == document.organization_id:
+            self.session.delete(record)
+
     def of_request(self, organization_id: str, request_id: str) -> list[Document]:
         query = select(DocumentRecord).where(
             DocumentRecord.organization_id == organization_id,

@@ -8,10 +8,9 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from precert.errors import Issue, PermissionDenied
+from precert.errors import Issue, PermissionDenied, Unauthenticated
 from precert.services.accounts import Actor, authenticate_token
 from precert.web.deps import ContextDep
-from precert.web.errors import Unauthenticated
 
 MISSING_TOKEN = (
     "This endpoint needs an API token: send the header Authorization: Bearer pct_... "

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from precert.errors import NotFound, PrecertError, http_status_for
+from precert.errors import NotFound, PrecertError, Unauthenticated, http_status_for
 from precert.services.requirements import input_error
 from precert.web.templating import templates
 from precert.web.validation import issues_for
@@ -20,9 +20,7 @@ from precert.web.validation import issues_for
 # RFC 6750: a 401 names the scheme the client should use.
 BEARER_CHALLENGE = 'Bearer realm="precert"'
 
-
-class Unauthenticated(PrecertError):
-    """No usable credentials (no token, or one that is invalid or revoked): 401 with a challenge."""
+__all__ = ["BEARER_CHALLENGE", "Unauthenticated", "error_response", "install_error_handlers"]
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -53,7 +51,7 @@ async def _precert_error(request: Request, exc: Exception) -> Response:
 
 async def _unauthenticated(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Unauthenticated)
-    response = error_response(request, exc, 401)
+    response = error_response(request, exc, http_status_for(exc))
     response.headers["WWW-Authenticate"] = BEARER_CHALLENGE
     return response
 

@@ -1,6 +1,6 @@
 """The documents API over real HTTP: multipart upload against the checklist (the request
-turns ready), download round-trips the bytes, refusals answer 422 with their message, roles
-and tenants."""
+turns ready), download round-trips the bytes, delete (the request goes back to draft), refusals
+answer 422 with their message, roles and tenants."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import httpx
 import pytest
 from tests.integration.web.live_server import sqlite_settings_in
 from tests.integration.web.test_web_api_requests import BODY, Site, _site, auth
+from tests.support.requests import MEDICARE_NOTES
 
-NOTES = "medical records supporting medical necessity"  # the checklist item for 15823
+NOTES = MEDICARE_NOTES
 PDF = b"%PDF-1.7\nsynthetic notes for Testpatient Alpha\n%%EOF\n"
 ZIP = b"PK\x03\x04" + b"\x00" * 32
 
@@ -104,3 +105,31 @@ def test_another_organization_gets_404_for_upload_and_download(site: Site) -> No
     hidden = site.http.get(path, headers=auth(south))
     assert hidden.status_code == 404
     assert b"Testpatient" not in hidden.content
+    assert site.http.delete(path, headers=auth(south)).status_code == 404
+
+
+def test_deleting_the_needed_document_sends_the_request_back_to_draft(site: Site) -> None:
+    request_id = _draft(site)
+    token = auth(site.north.specialist)
+    uploaded = _post(site, site.north.specialist, request_id, PDF)
+    assert uploaded.json()["status"] == "ready"
+    path = f"/api/v1/requests/{request_id}/documents/{uploaded.json()['document']['id']}"
+
+    viewer = site.http.delete(path, headers=auth(site.north.viewer))
+    assert viewer.status_code == 403
+    deleted = site.http.delete(path, headers=token)
+
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json() == {
+        "status": "draft",
+        "checklist": [{"name": NOTES, "attached": False, "documents": []}],
+    }
+    assert site.http.get(path, headers=token).status_code == 404
+    shown = site.http.get(f"/api/v1/requests/{request_id}", headers=token).json()
+    assert shown["status"] == "draft"
+    assert [e["kind"] for e in shown["timeline"]][-2:] == [
+        "document_removed",
+        "documents_incomplete",
+    ]
+    again = site.http.delete(path, headers=token)
+    assert again.status_code == 404

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,50 +13,29 @@ from typing import Any
 import httpx
 import pytest
 from tests.integration.web.live_server import serving, sqlite_settings_in, web_context
+from tests.support.requests import NOW, SERVICE_DAY, approval_body, request_body
 
 from precert.config import Settings
-from precert.domain.authorizations import Event
 from precert.services import accounts
-from precert.services import authorization_requests as requests
 from precert.services.context import Context
 from precert.web.app import create_app
 
-# The API uses the real clock, so service dates sit a month after the real today.
-SERVICE_DAY = (dt.date.today() + dt.timedelta(days=30)).isoformat()
-BODY: dict[str, Any] = {
-    "payer_id": "medicare",
-    "plan": "medicare-ffs",
-    "state": "TX",
-    "urgency": "standard",
-    "patient": {
-        "first_name": "Testpatient",
-        "last_name": "Alpha",
-        "birth_date": "1980-02-01",
-        "member_id": "TEST-0001-A",
-    },
-    "ordering_npi": "1234567893",
-    "rendering_npi": "1234567893",
-    "services": [
-        {
-            "code": "15823",
-            "units": 1,
-            "pos": "22",
-            "diagnoses": ["H02.831"],
-            "from": SERVICE_DAY,
-            "to": SERVICE_DAY,
-        }
-    ],
-}
-APPROVAL = {
-    "outcome": "approved",
-    "authorization_number": "AUTH-778",
-    "valid_from": SERVICE_DAY,
-    "valid_to": SERVICE_DAY,
-    "method": "phone",
-    "reference": "CALL-42",
-    "rep_name": "Rep Testname",
-    "lines": [{"code": "15823", "approved_units": 1}],
-}
+BODY: dict[str, Any] = request_body()
+APPROVAL = approval_body(valid_from=SERVICE_DAY, valid_to=SERVICE_DAY)
+
+
+class SteppingClock:
+    """The site's clock: NOW, a millisecond later at every reading, so times are fixed and
+    still ordered (the queue's keyset pages need distinct created_at values to be realistic)."""
+
+    def __init__(self, start: dt.datetime = NOW) -> None:
+        self._next = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> dt.datetime:
+        with self._lock:
+            moment, self._next = self._next, self._next + dt.timedelta(milliseconds=1)
+        return moment
 
 
 @dataclass(frozen=True)
@@ -100,6 +80,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 def _site(settings: Settings) -> Iterator[Site]:
     ctx = web_context(settings)
+    ctx.now = SteppingClock()
     north, south = make_team(ctx, "North Clinic"), make_team(ctx, "South Clinic")
     try:
         with (
@@ -112,11 +93,15 @@ def _site(settings: Settings) -> Iterator[Site]:
 
 
 def ready_request(site: Site, team: Team) -> str:
-    """A new request made ready through the service (documents are not in this API yet)."""
-    created = site.http.post("/api/v1/requests", json=BODY, headers=auth(team.specialist))
+    """A new request made ready through the API with an override reason (its checklist item,
+    the medical records, is not uploaded)."""
+    headers = auth(team.specialist)
+    created = site.http.post("/api/v1/requests", json=BODY, headers=headers)
     assert created.status_code == 201, created.text
     request_id: str = created.json()["id"]
-    requests.apply_event(site.ctx, team.actor, request_id, Event.OVERRIDE_READY, "notes faxed")
+    reason = {"override_reason": "notes faxed separately"}
+    ready = site.http.post(f"/api/v1/requests/{request_id}/ready", json=reason, headers=headers)
+    assert ready.status_code == 200, ready.text
     return request_id
 
 
@@ -135,7 +120,9 @@ def full_flow(site: Site) -> None:
     assert shown["patient"]["last_name"] == "Alpha"
     assert [event["kind"] for event in shown["timeline"]] == ["created"]
 
-    requests.apply_event(site.ctx, site.north.actor, request_id, Event.OVERRIDE_READY, "notes")
+    reason = {"override_reason": "notes"}
+    readied = http.post(f"/api/v1/requests/{request_id}/ready", json=reason, headers=auth(token))
+    assert readied.json()["status"] == "ready"
     sent = {"method": "fax", "reference": "FAX-991", "note": "cover sheet attached"}
     submitted = http.post(f"/api/v1/requests/{request_id}/submit", json=sent, headers=auth(token))
     assert submitted.status_code == 200, submitted.text
@@ -150,6 +137,8 @@ def full_flow(site: Site) -> None:
     kinds = [event["kind"] for event in final["timeline"]]
     assert kinds == ["created", "override_ready", "submit", "approve"]
     assert final["timeline"][2]["note"] == "sent by fax, reference FAX-991: cover sheet attached"
+    assert final["timeline"][2]["data"]["reference"] == "FAX-991"
+    assert final["timeline"][2]["data"]["receipt"]["channel"] == "manual"
     assert final["timeline"][3]["data"]["determination"]["authorization_number"] == "AUTH-778"
 
 
@@ -308,5 +297,5 @@ def test_a_determination_with_an_unknown_outcome_is_refused_with_its_location(si
 
 def test_the_request_bodies_are_described_in_the_openapi_document(site: Site) -> None:
     schemas = site.http.get("/openapi.json").json()["components"]["schemas"]
-    assert {"RequestIn", "DeterminationIn", "SubmissionIn"} <= set(schemas)
+    assert {"RequestIn", "DeterminationIn", "SubmissionIn", "ReadyIn", "AppealIn"} <= set(schemas)
     assert schemas["RequestIn"]["additionalProperties"] is False

@@ -1,6 +1,7 @@
-"""The authorization-request API under /api/v1/requests: create, list, view with the timeline,
-submit (recorded by a person until electronic channels exist), record the decision, cancel,
-upload and download documents and see the documentation checklist.
+"""The authorization-request API under /api/v1/requests: create (once per Idempotency-Key), list
+a page at a time, view with the timeline, mark ready, submit (through a channel, or recorded by a
+person), record the decision, appeal, cancel, upload, download and delete documents and see the
+documentation checklist.
 
 Every route needs a bearer token. Bodies are Pydantic models so /docs shows them; they check shape
 only (unknown keys, types) and the services say what a value means, with every problem located.
@@ -14,17 +15,18 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Body, File, Form, Header, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from precert.domain.authorizations import AuthorizationRequest, Event
+from precert.domain.authorizations import AuthorizationRequest
 from precert.errors import InvalidInput, Issue
 from precert.services import authorization_requests as service
 from precert.services import documents
+from precert.services.submission import ManualSubmission, SubmissionResult, submit_request
 from precert.store.documents import Document
 from precert.web.api.schemas import ErrorOut
 from precert.web.auth import ActorDep
@@ -76,12 +78,45 @@ class SubmitMethod(StrEnum):
 
 
 class SubmissionIn(BaseModel):
-    """How a person sent the request to the payer (the manual channel)."""
+    """Submit through a channel ({"channel": "fax"}), or record what a person did (the manual
+    channel: method, reference, rep_name, fax_confirmation, note). An empty body is manual."""
 
     model_config = _STRICT
+    channel: str | None = Field(
+        None, description="fax or manual; leave out to record a submission made by a person."
+    )
     method: SubmitMethod | None = None
     reference: str | None = Field(None, max_length=200, description="Call or fax confirmation.")
+    rep_name: str | None = Field(None, max_length=200, description="Who took the call.")
+    fax_confirmation: str | None = Field(None, max_length=200)
     note: str | None = Field(None, max_length=2000)
+
+    def manual(self) -> ManualSubmission | None:
+        """The person's facts, or None when the body only names an electronic channel."""
+        facts = (self.method, self.reference, self.rep_name, self.fax_confirmation, self.note)
+        if self.channel is not None and self.channel != "manual" and not any(facts):
+            return None
+        return ManualSubmission(
+            method=self.method.value if self.method else None,
+            reference=self.reference,
+            rep_name=self.rep_name,
+            fax_confirmation=self.fax_confirmation,
+            note=self.note or "",
+        )
+
+
+class ReadyIn(BaseModel):
+    model_config = _STRICT
+    override_reason: str | None = Field(
+        None,
+        max_length=2000,
+        description="Why the request may go without its missing documents (kept on the timeline).",
+    )
+
+
+class AppealIn(BaseModel):
+    model_config = _STRICT
+    note: str = Field(max_length=2000, description="The grounds for the appeal.")
 
 
 class LineDecisionIn(BaseModel):
@@ -141,31 +176,60 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         401: "No token, or an invalid or revoked one",
         403: "Your role cannot do this",
         404: "No such request in your organization",
-        409: "Not possible from the request's status; the message says why",
+        409: "Not possible from the request's status (or a reused Idempotency-Key); the "
+        "message says why",
+        413: "The body is over the size limit",
         422: "Invalid input; each issue names where and why",
+        503: "The payer channel is not configured or not reachable; `retryable` says whether "
+        "to try again",
     }.items()
 }
 router = APIRouter(prefix="/api/v1/requests", tags=["requests"], route_class=_LocatedErrors)
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Any unique text (a UUID): a retry with the same key and body answers the "
+        "first result (200) instead of acting twice.",
+    ),
+]
+
+
 @router.post("", status_code=201, summary="Create a draft request", responses=ERRORS)
-def create(body: RequestIn, actor: ActorDep, ctx: ContextDep) -> JSONResponse:
+def create(
+    body: RequestIn, actor: ActorDep, ctx: ContextDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     payload = body.model_dump(by_alias=True, exclude_none=True)
-    created = service.create_request(ctx, actor, payload)
+    if idempotency_key is None:
+        created, status = service.create_request(ctx, actor, payload), 201
+    else:
+        result = service.create_or_replay(ctx, actor, payload, idempotency_key=idempotency_key)
+        created, status = result.request, 200 if result.replayed else 201
     location = f"{router.prefix}/{created.id}"
-    return JSONResponse(request_json(created), status_code=201, headers={"Location": location})
+    return JSONResponse(request_json(created), status_code=status, headers={"Location": location})
 
 
-@router.get("", summary="The organization's requests, newest first", responses=ERRORS)
+@router.get("", summary="The organization's requests, newest first, a page at a time")
 def list_all(
+    request: Request,
     actor: ActorDep,
     ctx: ContextDep,
     status: str | None = None,
     payer: str | None = None,
     assignee: str | None = None,
+    limit: Annotated[int, Query(description="1 to 200 per page")] = service.PAGE_DEFAULT,
+    cursor: Annotated[str | None, Query(description="From the previous page's `next`")] = None,
 ) -> JSONResponse:
-    found = service.list_requests(ctx, actor, status=status, payer=payer, assignee=assignee)
-    return JSONResponse({"requests": [request_json(r) for r in found]})
+    page = service.list_page(
+        ctx, actor, status=status, payer=payer, assignee=assignee, limit=limit, cursor=cursor
+    )
+    following = None
+    if page.next_cursor is not None:
+        following = str(request.url.include_query_params(cursor=page.next_cursor))
+    body = {"requests": [request_json(r) for r in page.requests], "next": following}
+    return JSONResponse(body)
 
 
 @router.get("/{request_id}", summary="One request with its timeline", responses=ERRORS)
@@ -178,16 +242,48 @@ def get_one(request_id: str, actor: ActorDep, ctx: ContextDep) -> JSONResponse:
 
 
 @router.post(
-    "/{request_id}/submit", summary="Record a submission made by a person", responses=ERRORS
+    "/{request_id}/ready",
+    summary="Mark ready: the checklist is complete, or a person overrides with a reason",
+    responses=ERRORS,
+)
+def ready(
+    request_id: str,
+    actor: ActorDep,
+    ctx: ContextDep,
+    body: Annotated[ReadyIn | None, Body()] = None,
+) -> JSONResponse:
+    reason = body.override_reason if body else None
+    changed = service.mark_ready(ctx, actor, request_id, override_reason=reason)
+    return JSONResponse(request_json(changed))
+
+
+@router.post(
+    "/{request_id}/submit",
+    summary="Submit through a channel, or record a submission made by a person",
+    responses=ERRORS,
 )
 def submit(
     request_id: str,
     actor: ActorDep,
     ctx: ContextDep,
     body: Annotated[SubmissionIn | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    note = submission_note(body or SubmissionIn())
-    changed = service.apply_event(ctx, actor, request_id, Event.SUBMIT, note)
+    given = body or SubmissionIn()
+    result = submit_request(
+        ctx,
+        actor,
+        request_id,
+        channel=given.channel,
+        details=given.manual(),
+        idempotency_key=idempotency_key,
+    )
+    return JSONResponse(submission_json(result))
+
+
+@router.post("/{request_id}/appeal", summary="Appeal a denial", responses=ERRORS)
+def appeal(request_id: str, body: AppealIn, actor: ActorDep, ctx: ContextDep) -> JSONResponse:
+    changed = service.appeal_request(ctx, actor, request_id, note=body.note)
     return JSONResponse(request_json(changed))
 
 
@@ -267,6 +363,21 @@ def download_document(
     )
 
 
+@router.delete(
+    "/{request_id}/documents/{document_id}",
+    summary="Delete a document (a ready request whose checklist it leaves incomplete goes back "
+    "to draft)",
+    responses=ERRORS,
+)
+def delete_document(
+    request_id: str, document_id: str, actor: ActorDep, ctx: ContextDep
+) -> JSONResponse:
+    changed = documents.delete_document(ctx, actor, request_id, document_id)
+    items = documents.checklist(ctx, actor, request_id)
+    body = {"status": changed.status.value, "checklist": [checklist_json(i) for i in items]}
+    return JSONResponse(body)
+
+
 def document_json(document: Document) -> dict[str, Any]:
     """A document's metadata; the filename is PHI-bearing, so only an authorised caller sees it."""
     return {
@@ -289,16 +400,12 @@ def checklist_json(item: documents.ChecklistItem) -> dict[str, Any]:
     }
 
 
-def submission_note(body: SubmissionIn) -> str:
-    """The timeline note for a manual submission: how it was sent, its reference, the note."""
-    # The service's apply_event keeps a note, not structured data, so method and reference are
-    # written into it in a fixed form a person (and a later parser) can read.
-    parts = [f"sent by {body.method.value}" if body.method else ""]
-    if body.reference:
-        parts.append(f"reference {body.reference.strip()}")
-    head = ", ".join(part for part in parts if part)
-    note = (body.note or "").strip()
-    return f"{head}: {note}" if head and note else head or note
+def submission_json(result: SubmissionResult) -> dict[str, Any]:
+    """The request after a submission, with the channel's receipt."""
+    body = request_json(result.request)
+    body["receipt"] = result.receipt.as_dict()
+    body["repeated"] = result.repeated
+    return body
 
 
 def request_json(request: AuthorizationRequest) -> dict[str, Any]:
