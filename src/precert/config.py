@@ -11,10 +11,10 @@ import base64
 import binascii
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Placeholders for development and tests only: public, so production refuses them by value.
 DEV_KEY_ID = "dev-placeholder"
@@ -29,6 +29,30 @@ MIN_SECRET_CHARS = 32
 KEY_COMMAND = 'python -c "import os,base64;print(base64.b64encode(os.urandom(32)).decode())"'
 # Key ids appear inside ciphertext tokens ("v1.<kid>.<data>"), so no dots, colons or commas.
 _KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+# The events precert can notify about: follow-up work items and recorded decisions.
+NOTIFY_EVENTS = (
+    "work_item.pended_past_turnaround",
+    "work_item.info_requested",
+    "work_item.approval_expires_before_service",
+    "work_item.units_nearly_used",
+    "work_item.service_soon_without_approval",
+    "work_item.decision_overdue",
+    "request.approved",
+    "request.partially_approved",
+    "request.denied",
+)
+MIN_WEBHOOK_SECRET_CHARS = 16
+_EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+")
+
+
+class WebhookSetting(BaseModel):
+    """One generic webhook subscriber from PRECERT_WEBHOOKS: where to POST and the HMAC secret."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    url: SecretStr  # a subscriber URL may carry a token of its own
+    secret: SecretStr
 
 
 class Settings(BaseSettings):
@@ -50,6 +74,45 @@ class Settings(BaseSettings):
     encryption_key_id: str = DEV_KEY_ID
     blind_index_key: SecretStr = SecretStr(DEV_BLIND_INDEX_KEY)
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    # The fax channel (docs/channels.md): who a faxed packet is from, where the payer answers.
+    fax_sender_name: str = "Prior authorization team"
+    fax_sender_phone: str = ""
+    fax_sender_number: str = ""
+
+    # Notifications (docs/notifications.md). Nothing configured = nothing sent.
+    base_url: str = "http://127.0.0.1:8000"  # links in notices: <base_url>/requests/<id>
+    notify_events: Annotated[tuple[str, ...], NoDecode] = NOTIFY_EVENTS
+    slack_webhook_url: SecretStr | None = None
+    webhooks: tuple[WebhookSetting, ...] = ()
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_from: str | None = None
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_implicit_tls: bool = False
+    notify_email_to: Annotated[tuple[str, ...], NoDecode] = ()
+    # Google Sheets push of the work queue (off unless a spreadsheet id is set).
+    sheets_spreadsheet_id: str | None = None
+    sheets_organization: str | None = None  # whose queue goes to the sheet (one tenant only)
+    sheets_credentials_file: Path | None = None
+    sheets_range: str = "Queue!A1"
+    sheets_api_url: str = "https://sheets.googleapis.com"
+    sheets_include_phi: bool = False
+
+    @field_validator("notify_events", "notify_email_to", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _notifications_are_usable(self) -> Settings:
+        problems = notification_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Settings:
@@ -84,6 +147,83 @@ class Settings(BaseSettings):
     def keyring(self) -> dict[str, bytes]:
         """The encryption keys by key id (already validated when the settings were built)."""
         return parse_keyring(self.encryption_keys.get_secret_value())
+
+
+def notification_problems(settings: Settings) -> list[str]:
+    """What is wrong with the notification settings, each naming the setting to fix."""
+    problems = []
+    unknown = [event for event in settings.notify_events if event not in NOTIFY_EVENTS]
+    if unknown:
+        problems.append(
+            f"PRECERT_NOTIFY_EVENTS has unknown event(s) {', '.join(unknown)}; "
+            f"use a comma-separated list of: {', '.join(NOTIFY_EVENTS)}"
+        )
+    if not settings.base_url.startswith(("http://", "https://")):
+        problems.append("PRECERT_BASE_URL must start with http:// or https://")
+    if settings.slack_webhook_url is not None and not _is_http(settings.slack_webhook_url):
+        problems.append(
+            "PRECERT_SLACK_WEBHOOK_URL must be an http(s) URL (Slack's starts "
+            "with https://hooks.slack.com/)"
+        )
+    for position, hook in enumerate(settings.webhooks, start=1):
+        if not _is_http(hook.url):
+            problems.append(f"PRECERT_WEBHOOKS entry {position}: url must be an http(s) URL")
+        if len(hook.secret.get_secret_value()) < MIN_WEBHOOK_SECRET_CHARS:
+            problems.append(
+                f"PRECERT_WEBHOOKS entry {position}: secret must be at least "
+                f"{MIN_WEBHOOK_SECRET_CHARS} characters; generate one with: {KEY_COMMAND}"
+            )
+    problems.extend(_smtp_problems(settings))
+    if settings.sheets_spreadsheet_id:
+        if settings.sheets_credentials_file is None:
+            problems.append(
+                "PRECERT_SHEETS_CREDENTIALS_FILE must name a Google service-account JSON key "
+                "file when PRECERT_SHEETS_SPREADSHEET_ID is set"
+            )
+        if not settings.sheets_organization:
+            problems.append(
+                "PRECERT_SHEETS_ORGANIZATION must name the organization whose queue is pushed "
+                "when PRECERT_SHEETS_SPREADSHEET_ID is set (a sheet never mixes organizations)"
+            )
+    if not settings.sheets_api_url.startswith(("http://", "https://")):
+        problems.append("PRECERT_SHEETS_API_URL must start with http:// or https://")
+    return problems
+
+
+def _smtp_problems(settings: Settings) -> list[str]:
+    problems = []
+    bad = [address for address in settings.notify_email_to if not _EMAIL.fullmatch(address)]
+    if bad:
+        problems.append(
+            f"PRECERT_NOTIFY_EMAIL_TO has {len(bad)} entry(ies) that are not email addresses; "
+            "give a comma-separated list like a@example.org,b@example.org"
+        )
+    if settings.smtp_host is None:
+        if settings.notify_email_to:
+            problems.append("PRECERT_SMTP_HOST must be set to send to PRECERT_NOTIFY_EMAIL_TO")
+        return problems
+    if not settings.smtp_from or not _EMAIL.fullmatch(settings.smtp_from):
+        problems.append(
+            "PRECERT_SMTP_FROM must be the sender's email address when PRECERT_SMTP_HOST is set"
+        )
+    if not settings.notify_email_to:
+        problems.append(
+            "PRECERT_NOTIFY_EMAIL_TO must list at least one recipient when PRECERT_SMTP_HOST is set"
+        )
+    if not 0 < settings.smtp_port < 65536:
+        problems.append("PRECERT_SMTP_PORT must be a port number (587 STARTTLS, 465 TLS, 25)")
+    if settings.smtp_starttls and settings.smtp_implicit_tls:
+        problems.append(
+            "PRECERT_SMTP_STARTTLS and PRECERT_SMTP_IMPLICIT_TLS exclude each other; "
+            "set PRECERT_SMTP_STARTTLS=false for port 465"
+        )
+    if settings.smtp_password is not None and not settings.smtp_username:
+        problems.append("PRECERT_SMTP_USERNAME must be set when PRECERT_SMTP_PASSWORD is")
+    return problems
+
+
+def _is_http(url: SecretStr) -> bool:
+    return url.get_secret_value().startswith(("http://", "https://"))
 
 
 def parse_keyring(text: str) -> dict[str, bytes]:

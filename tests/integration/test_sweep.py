@@ -16,7 +16,7 @@ from precert.services.accounts import Actor, Role, create_organization
 from precert.services.audit import SYSTEM, AuditEntry, events_about
 from precert.services.authorization_requests import ENTITY
 from precert.services.context import Context
-from precert.services.sweep import Due, follow_up, sweep
+from precert.services.sweep import Due, FollowUp, follow_up, sweep
 from precert.worker.tasks import register
 
 NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
@@ -103,8 +103,9 @@ def test_a_follow_up_flags_the_most_urgent_work_item_with_a_timeline_event(
 ) -> None:
     request_id = _submitted(any_ctx, alice)
     at = DECISION_DUE + dt.timedelta(hours=1)
-    event = follow_up(any_ctx, alice.organization_id, request_id, now=at)
-    assert event is not None
+    done = follow_up(any_ctx, alice.organization_id, request_id, now=at)
+    assert done.event is not None
+    assert done.deliveries == ()  # no notification outlet is configured: nothing to send
     detail = requests.get_request(any_ctx, alice, request_id)
     flag = detail.request.needs_attention
     assert flag == (
@@ -125,10 +126,10 @@ def test_following_up_twice_in_the_same_state_changes_nothing_the_second_time(
 ) -> None:
     request_id = _submitted(any_ctx, alice)
     at = DECISION_DUE + dt.timedelta(hours=1)
-    assert follow_up(any_ctx, alice.organization_id, request_id, now=at) is not None
+    assert follow_up(any_ctx, alice.organization_id, request_id, now=at).event is not None
     before = requests.get_request(any_ctx, alice, request_id)
     audit_before = _system_audit(any_ctx, request_id)
-    assert follow_up(any_ctx, alice.organization_id, request_id, now=at) is None
+    assert follow_up(any_ctx, alice.organization_id, request_id, now=at) == FollowUp()
     after = requests.get_request(any_ctx, alice, request_id)
     assert after.timeline == before.timeline
     assert after.request.updated_at == before.request.updated_at

@@ -120,15 +120,23 @@ class WebhookSender:
     now: Callable[[], dt.datetime] = _utc_now
 
     def deliver(
-        self, subscriber: Subscriber, event: str, data: Mapping[str, object]
+        self,
+        subscriber: Subscriber,
+        event: str,
+        data: Mapping[str, object],
+        *,
+        delivery_id: str | None = None,
+        created_at: dt.datetime | None = None,
     ) -> list[DeliveryRecord]:
         """Try until the receiver answers 2xx, answers 4xx, or the attempts run out.
 
         Returns every attempt; the last one says how it ended (`ok`, or `retryable` for a
-        delivery worth scheduling again later). The data must already be free of PHI.
+        delivery worth scheduling again later). The data must already be free of PHI. A caller
+        that retries later itself (a job queue) passes the `delivery_id` and `created_at` of the
+        first attempt, so that every attempt carries the same id and the same body.
         """
-        delivery_id = uuid.uuid4().hex
-        body = event_body(event, delivery_id, data, self.now())
+        delivery_id = delivery_id or uuid.uuid4().hex
+        body = event_body(event, delivery_id, data, created_at or self.now())
         log: list[DeliveryRecord] = []
         for attempt in range(1, self.policy.max_attempts + 1):
             record, retry_after = self._attempt(subscriber, event, delivery_id, body, attempt)

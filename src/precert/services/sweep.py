@@ -1,13 +1,14 @@
 """The follow-up sweep: which requests are due (the database says so, through next_action_at), and
-following one up — flag it for a person with its most urgent work item, then move next_action_at
-to its next future due time. Both are idempotent, so a lost or repeated job never loses or repeats
-work: the next sweep finds what is still due, and a repeated follow-up changes nothing.
+following one up — flag it for a person with its most urgent work item, log its notices (in the
+same transaction), then move next_action_at to its next future due time. Both are idempotent, so a
+lost or repeated job never loses or repeats work: the next sweep finds what is still due, and a
+repeated follow-up changes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from precert.domain.authorizations import (
     AuthorizationRequest,
@@ -22,6 +23,7 @@ from precert.security.crypto import FieldCipher
 from precert.services.audit import SYSTEM, record
 from precert.services.authorization_requests import ENTITY, follow_up_moments
 from precert.services.context import Context
+from precert.services.notifications import plan_work_item
 from precert.services.request_payloads import parse_determination
 from precert.store.requests import RequestRepository
 from precert.store.uow import UnitOfWork
@@ -44,11 +46,18 @@ def sweep(ctx: Context, *, now: dt.datetime, limit: int = SWEEP_BATCH) -> list[D
         return [Due(org, request_id) for org, request_id in _repository(ctx, uow).due(now, limit)]
 
 
-def follow_up(
-    ctx: Context, organization_id: str, request_id: str, *, now: dt.datetime
-) -> TimelineEvent | None:
-    """Flag the request with its most urgent work item (unless already flagged with that message)
-    and move next_action_at past `now`. Returns the timeline event added, if any."""
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """What a follow-up did: the timeline event it added (None when the flag was already there)
+    and the notification deliveries it logged, to be sent once its transaction has committed."""
+
+    event: TimelineEvent | None = None
+    deliveries: tuple[str, ...] = field(default=())
+
+
+def follow_up(ctx: Context, organization_id: str, request_id: str, *, now: dt.datetime) -> FollowUp:
+    """Flag the request with its most urgent work item (unless already flagged with that message),
+    log a notice of it per configured outlet, and move next_action_at past `now`."""
     with ctx.uow() as uow:
         repo = _repository(ctx, uow)
         request = repo.get(organization_id, request_id)
@@ -59,13 +68,15 @@ def follow_up(
             changed, event = flag_attention(request, items[0].message, at=now, actor=SYSTEM)
         following = next_action_after(changed, now, determination)
         if event is None and following == repo.next_action_at(organization_id, request_id):
-            return None  # already followed up for this state: change nothing
+            return FollowUp()  # already followed up for this state: change nothing
         repo.save(changed, next_action_at=following)
+        planned: list[str] = []
         if event is not None:
             repo.add_event(organization_id, request_id, event)
             _audit(uow, request, f"follow-up: {items[0].kind.value}", now)
+            planned = plan_work_item(uow.session, ctx.settings, changed, items[0], at=now)
         uow.commit()
-    return event
+    return FollowUp(event, tuple(planned))
 
 
 def next_action_after(

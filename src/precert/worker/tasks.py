@@ -1,26 +1,33 @@
-"""The background tasks: a periodic sweep that enqueues a follow-up for every due request, and the
-per-request follow-up. Each is a thin call into one service with plain ids; the database, not the
-queue, says what is due, so a lost or repeated message never loses or repeats work.
+"""The background tasks: a periodic sweep that enqueues a follow-up for every due request and an
+attempt for every due notification delivery, the per-request follow-up, and the per-delivery
+attempt. Each is a thin call into one service with plain ids; the database, not the queue, says
+what is due, so a lost or repeated message never loses or repeats work.
 
 `register` binds the tasks to any Huey (tests use their own queue); the module attributes `huey`,
-`sweep_task` and `follow_up_task` are the process-wide ones, built from the environment on first
-use, which is what the consumer loads (`precert.worker.tasks:huey`).
+`sweep_task`, `follow_up_task` and `deliver_task` are the process-wide ones, built from the
+environment on first use, which is what the consumer loads (`precert.worker.tasks:huey`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from huey import Huey, crontab
+from huey.exceptions import TaskLockedException
 
 from precert.config import Settings, load_settings
+from precert.notify.errors import NotifyError
+from precert.services import exports, notifications
 from precert.services.context import Context, build_context
 from precert.services.sweep import follow_up, sweep
 from precert.worker.huey import make_huey
+
+log = logging.getLogger(__name__)
 
 FOLLOW_UP_RETRIES = 3
 FOLLOW_UP_RETRY_DELAY = 10  # seconds; also how long a locked follow-up waits before trying again
@@ -35,6 +42,8 @@ class Jobs:
     huey: Huey
     sweep_task: Any  # huey's task wrappers are untyped
     follow_up_task: Any
+    deliver_task: Any
+    sheets_task: Any
 
 
 def register(huey: Huey, context: Callable[[], Context], clock: Clock | None = None) -> Jobs:
@@ -42,10 +51,23 @@ def register(huey: Huey, context: Callable[[], Context], clock: Clock | None = N
     now = clock or _utc_now
 
     # Decorators applied as calls: huey is untyped, and mypy strict refuses untyped decorators.
+    def deliver_task(delivery_id: str) -> str:
+        # One attempt; a failure is logged on the delivery (with its next attempt's time), never
+        # raised. A delivery already being attempted elsewhere is left to that run.
+        try:
+            with huey.lock_task(f"deliver-{delivery_id}"):
+                return notifications.deliver(context(), delivery_id, now=now()).status
+        except TaskLockedException:
+            return "locked"
+
+    deliver_job = huey.task()(deliver_task)
+
     def follow_up_task(organization_id: str, request_id: str) -> None:
         # Two consumers never follow up one request at once: a locked run raises and is retried.
         with huey.lock_task(f"follow-up-{request_id}"):
-            follow_up(context(), organization_id, request_id, now=now())
+            done = follow_up(context(), organization_id, request_id, now=now())
+        for delivery_id in done.deliveries:  # committed: now the notices may go
+            deliver_job(delivery_id)
 
     follow_up_job = huey.task(retries=FOLLOW_UP_RETRIES, retry_delay=FOLLOW_UP_RETRY_DELAY)(
         follow_up_task
@@ -53,13 +75,28 @@ def register(huey: Huey, context: Callable[[], Context], clock: Clock | None = N
 
     def sweep_task() -> int:
         # sweep() has closed its transaction before anything is enqueued.
-        due = sweep(context(), now=now())
+        at = now()
+        due = sweep(context(), now=at)
         for item in due:
             follow_up_job(item.organization_id, item.request_id)
+        # Deliveries due now: retries whose backoff has passed, decisions recorded by the web
+        # app (which cannot enqueue), and any whose job was lost.
+        for delivery_id in notifications.due_deliveries(context(), now=at):
+            deliver_job(delivery_id)
         return len(due)
 
     sweep_job = huey.periodic_task(crontab())(sweep_task)  # every minute
-    return Jobs(huey, sweep_job, follow_up_job)
+
+    def sheets_task() -> int:
+        # Only when a spreadsheet is configured; a failed push waits for the next hour's.
+        try:
+            return exports.push_queue_to_sheet(context())
+        except NotifyError as failed:
+            log.warning("Google Sheets push failed: %s", failed.message)
+            return 0
+
+    sheets_job = huey.periodic_task(crontab(minute="0"))(sheets_task)  # hourly
+    return Jobs(huey, sweep_job, follow_up_job, deliver_job, sheets_job)
 
 
 _process: dict[str, Jobs] = {}
@@ -77,7 +114,7 @@ def jobs(settings: Settings | None = None) -> Jobs:
 
 def __getattr__(name: str) -> Any:
     # Lazy module attributes: importing this module must not read settings or open a queue.
-    if name in ("huey", "sweep_task", "follow_up_task"):
+    if name in ("huey", "sweep_task", "follow_up_task", "deliver_task", "sheets_task"):
         return getattr(jobs(), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

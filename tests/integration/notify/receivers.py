@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +41,8 @@ class HttpReceiver:
     hold: threading.Event | None = None
     headers: dict[str, str] = field(default_factory=dict)
     requests: list[Received] = field(default_factory=list)
+    # A JSON answer built from the request (an API stand-in); None answers "ok" / "no".
+    reply: Callable[[Received], object] | None = None
 
     def next_status(self) -> int:
         return self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
@@ -50,16 +53,19 @@ def _handler_for(receiver: HttpReceiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             headers = {key.lower(): value for key, value in self.headers.items()}
-            receiver.requests.append(Received("POST", self.path, headers, body))
+            received = Received("POST", self.path, headers, body)
+            receiver.requests.append(received)
             if receiver.hold is not None:
                 receiver.hold.wait(10)  # answer only after the client has given up
             status = receiver.next_status()
+            reply = b"ok" if status < 300 else b"no"
+            if receiver.reply is not None:
+                reply = json.dumps(receiver.reply(received)).encode()
             # The client may have given up waiting (the timeout test); then nobody reads the answer.
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self._answer(status)
+                self._answer(status, reply)
 
-        def _answer(self, status: int) -> None:
-            reply = b"ok" if status < 300 else b"no"
+        def _answer(self, status: int, reply: bytes) -> None:
             self.send_response(status)
             self.send_header("Content-Length", str(len(reply)))
             for name, value in receiver.headers.items():
@@ -75,14 +81,18 @@ def _handler_for(receiver: HttpReceiver) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def http_receiver(
-    *statuses: int, hold: bool = False, headers: dict[str, str] | None = None
+    *statuses: int,
+    hold: bool = False,
+    headers: dict[str, str] | None = None,
+    reply: Callable[[Received], object] | None = None,
 ) -> Iterator[HttpReceiver]:
     """A ThreadingHTTPServer on a free port answering POSTs with `statuses` in turn.
 
-    `hold` keeps each answer back until the block ends (a receiver too slow for the client).
+    `hold` keeps each answer back until the block ends (a receiver too slow for the client);
+    `reply` builds a JSON answer from each request.
     """
     event = threading.Event() if hold else None
-    receiver = HttpReceiver("", list(statuses or (200,)), event, dict(headers or {}))
+    receiver = HttpReceiver("", list(statuses or (200,)), event, dict(headers or {}), reply=reply)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(receiver))
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/precert"
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import context
 
 # Every model module is imported so that the metadata (and autogenerate) sees all tables.
-from precert.store import accounts, audit, documents, requests  # noqa: F401
+from precert.store import accounts, audit, deliveries, documents, requests, web_sessions  # noqa: F401
 from precert.store.db import make_engine
 from precert.store.models import Base
 
