@@ -17,9 +17,11 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# The demo queue (synthetic patients, demo logins) is loaded once; later runs add nothing.
 run: venv
 	$(BIN)/precert db upgrade
 	$(BIN)/precert payers list
+	PRECERT_HOST=$(HOST) PRECERT_PORT=$(PORT) $(BIN)/precert demo load
 	$(BIN)/precert serve --host $(HOST) --port $(PORT)
 
 test: venv lint types imports pytest
@@ -40,6 +42,8 @@ pytest:
 bench: venv
 	$(PY) bench/requirements.py
 	$(PY) bench/api_latency.py
+	$(PY) bench/schedule_import.py
+	$(PY) bench/queue_page.py
 
 clean:
 	rm -rf $(VENV) precert.db* var .pytest_cache .mypy_cache .ruff_cache

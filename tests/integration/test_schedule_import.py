@@ -205,3 +205,113 @@ def test_a_viewer_cannot_import(any_ctx: Context) -> None:
     with pytest.raises(PermissionDenied) as caught:
         import_schedule(any_ctx, viewer, MIXED, now=NOW)
     assert str(caught.value) == "viewers cannot import schedules; ask an admin or specialist"
+
+
+def _schedule(tmp_path: Path, codes: list[str], *, name: str = "chunks.csv") -> Path:
+    """One row per code, each its own appointment, all needing approval from Medicare."""
+    rows = [HEADER + ",appointment_id"]
+    for n, code in enumerate(codes):
+        rows.append(
+            f"Testpatient,Row{n},1980-01-01,TEST-10{n:02d},medicare,medicare-ffs,TX,{code},1,22,"
+            f"H02.831,2026-12-15,1234567893,1234567893,APPT-{n}"
+        )
+    path = tmp_path / name
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_chunk_the_database_refuses_saves_none_of_its_rows_and_a_rerun_completes_the_file(
+    ctx: Context, tmp_path: Path
+) -> None:
+    from sqlalchemy import text
+
+    alice = _actor(ctx, "Clinic A")
+
+    # Rows 2-3 are chunk 1, rows 4-5 chunk 2 (row 5 refused by the database), row 6 chunk 3.
+    path = _schedule(tmp_path, ["15823", "15823", "15823", "67900", "15823"])
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TRIGGER refuse_67900 BEFORE INSERT ON service_lines "
+                "WHEN NEW.code = '67900' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        )
+    done: list[int] = []
+
+    with pytest.raises(Exception, match="refused"):
+        import_schedule(ctx, alice, path, now=NOW, chunk_rows=2, progress=done.append)
+
+    saved = requests.list_requests(ctx, alice)
+    assert sorted(r.patient.last_name for r in saved) == ["Row0", "Row1"]  # chunk 2 left nothing
+    assert done == [2]
+    with ctx.engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER refuse_67900"))
+    again = import_schedule(ctx, alice, path, now=NOW, chunk_rows=2)
+    assert (len(again.created), again.already_imported) == (3, 2)
+    assert len(requests.list_requests(ctx, alice)) == 5
+
+
+def test_one_audit_event_records_the_whole_import_with_its_counts(
+    any_ctx: Context, alice: Actor
+) -> None:
+    from precert.services.audit import events_for
+
+    import_schedule(any_ctx, alice, MIXED, now=NOW)
+
+    events = [e for e in events_for(any_ctx, alice.organization_id) if e.actor == alice.email]
+    assert [(e.action, e.entity_id, e.reason) for e in events] == [
+        ("create", "*", "schedule import: 6 rows read, 2 created, 0 already imported, 2 invalid")
+    ]
+
+
+def test_the_same_appointment_twice_in_one_file_is_one_draft(
+    any_ctx: Context, alice: Actor, tmp_path: Path
+) -> None:
+    path = _schedule(tmp_path, ["15823", "15823"])
+    path.write_text(path.read_text().replace("APPT-1", "APPT-0"), encoding="utf-8")
+
+    summary = import_schedule(any_ctx, alice, path, now=NOW)
+
+    assert (len(summary.created), summary.already_imported) == (1, 1)
+
+
+def test_an_imported_draft_reads_back_like_one_created_through_the_api(
+    any_ctx: Context, alice: Actor, tmp_path: Path
+) -> None:
+    path = _schedule(tmp_path, ["15823"])
+    summary = import_schedule(any_ctx, alice, path, now=NOW)
+    payload = {
+        "payer_id": "medicare",
+        "plan": "medicare-ffs",
+        "state": "TX",
+        "urgency": "standard",
+        "patient": {
+            "first_name": "Testpatient",
+            "last_name": "Row0",
+            "birth_date": "1980-01-01",
+            "member_id": "TEST-1000",
+        },
+        "ordering_npi": "1234567893",
+        "rendering_npi": "1234567893",
+        "services": [
+            {
+                "code": "15823",
+                "units": 1,
+                "pos": "22",
+                "diagnoses": ["H02.831"],
+                "from": "2026-12-15",
+                "to": "2026-12-15",
+            }
+        ],
+    }
+    made = requests.create_request(any_ctx, alice, payload, now=NOW)
+
+    imported = requests.get_request(any_ctx, alice, summary.created[0])
+    direct = requests.get_request(any_ctx, alice, made.id)
+    same = ("patient", "coverage", "lines", "requirement", "status", "urgency", "created_at")
+    for name in same:
+        assert getattr(imported.request, name) == getattr(direct.request, name), name
+    assert imported.next_action_at == direct.next_action_at
+    assert [(e.kind, e.to_status) for e in imported.timeline] == [("created", Status.DRAFT)]
+    found = requests.list_requests(any_ctx, alice, member_id="TEST1000")
+    assert len(found) == 2  # the blind index was written the same way

@@ -17,8 +17,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
-from precert.cli import accounts, db, payers, serve, worker
+from precert.cli import accounts, db, demo, payers, serve, worker
 from precert.cli import check as check_module
+from precert.cli import exports as exports_cli
 from precert.cli import requests as requests_module
 from precert.cli.console import FAILURE_EXIT, USAGE_EXIT, exit_code_for, print_error, stderr
 from precert.cli.state import State
@@ -67,7 +68,9 @@ app.add_typer(db.app, name="db")
 app.add_typer(accounts.orgs_app, name="orgs")
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.tokens_app, name="tokens")
+requests_module.app.command("export")(exports_cli.export)
 app.add_typer(requests_module.app, name="requests")
+app.add_typer(demo.app, name="demo")
 
 
 @app.callback()

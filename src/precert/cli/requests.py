@@ -8,17 +8,28 @@ file that cannot be imported at all (missing, missing columns) or an unknown --a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich import box
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
 from precert.cli.console import FAILURE_EXIT, stderr, stdout
 from precert.cli.state import state_of
-from precert.services.schedule_import import ImportSummary, actor_by_email, import_schedule
+from precert.services.schedule_import import (
+    ImportSummary,
+    actor_by_email,
+    count_rows,
+    import_schedule,
+)
+
+# Smaller files import in well under a second: a bar would only flicker.
+PROGRESS_FROM_ROWS = 1_000
 
 app = typer.Typer(help="Authorization requests: importing a schedule of services.")
 
@@ -31,12 +42,16 @@ def import_command(
         str, typer.Option("--as", metavar="EMAIL", help="The admin or specialist importing.")
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar (it shows only on a terminal).")
+    ] = False,
 ) -> None:
     """Create draft requests for the scheduled services that need approval (run it again: nothing
     is created twice)."""
     context = state_of(ctx).context()
     actor = actor_by_email(context, as_email)
-    summary = import_schedule(context, actor, file)
+    with _progress(file, quiet) as progress:
+        summary = import_schedule(context, actor, file, progress=progress)
     if as_json:
         stdout.print(json.dumps(summary.as_dict(), indent=2), soft_wrap=True)
     else:
@@ -45,6 +60,22 @@ def import_command(
         stderr.print(Text(error.message, style="red"), soft_wrap=True)
     if summary.invalid:
         raise typer.Exit(FAILURE_EXIT)
+
+
+@contextmanager
+def _progress(file: Path, quiet: bool) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr for files big enough to wait for, only on a terminal."""
+    if quiet or not stderr.is_terminal:
+        yield None
+        return
+    total = count_rows(file)
+    if total < PROGRESS_FROM_ROWS:
+        yield None
+        return
+    columns = (TextColumn("importing {task.fields[name]}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeRemainingColumn(), console=stderr, transient=True) as bar:
+        task = bar.add_task("rows", total=total, name=file.name)
+        yield lambda rows: bar.advance(task, rows)
 
 
 def _print_summary(summary: ImportSummary) -> None:

@@ -1,13 +1,22 @@
-"""`precert serve`: the web app (check page, JSON API, OpenAPI at /docs) under uvicorn."""
+"""`precert serve`: the web app (work queue, JSON API, OpenAPI at /docs) under uvicorn, and, on
+the embedded default (no PRECERT_REDIS_URL), the job consumer in the same process, so that
+follow-ups and notifications run without a second command. With Redis, run `precert worker`."""
 
 from __future__ import annotations
 
+import logging
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
 from precert.cli.console import stderr
 from precert.cli.state import state_of
+from precert.config import Settings
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 def serve(
@@ -19,16 +28,65 @@ def serve(
         int | None,
         typer.Option("--port", help="Port to listen on (PRECERT_PORT).", min=1, max=65535),
     ] = None,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker",
+            help="Do not run background jobs in this process (run `precert worker` instead).",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the web app and the API until interrupted (Ctrl-C)."""
+    """Serve the web app and the API until interrupted (Ctrl-C); jobs run alongside unless
+    PRECERT_REDIS_URL is set or --no-worker is given."""
     import uvicorn
 
     # Imported here so that other commands do not pay for loading the web stack.
     from precert.web.app import create_app
 
     settings = state_of(ctx).settings
+    level = settings.log_level.upper()
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    if level != "DEBUG":  # migration chatter at every start says nothing to a person
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     app = create_app(settings)
     bind_host = host or settings.host
     bind_port = port or settings.port
-    stderr.print(f"precert serving on http://{bind_host}:{bind_port} (Ctrl-C stops)")
-    uvicorn.run(app, host=bind_host, port=bind_port, log_level=settings.log_level.lower())
+    # uvicorn stops on SIGINT/SIGTERM, then raises the signal again for the handler it found:
+    # ours turns SIGTERM into an orderly exit, so the job consumer below is stopped too.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    try:
+        with _jobs(settings, no_worker) as where:
+            stderr.print(
+                f"precert serving on http://{bind_host}:{bind_port} ({where}; Ctrl-C stops)"
+            )
+            uvicorn.run(app, host=bind_host, port=bind_port, log_level=level.lower())
+    except (KeyboardInterrupt, _Stopped):
+        pass
+    stderr.print("precert stopped")
+
+
+class _Stopped(Exception):
+    """SIGTERM arrived: leave the server and the job consumer the way Ctrl-C does."""
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise _Stopped
+
+
+@contextmanager
+def _jobs(settings: Settings, no_worker: bool) -> Iterator[str]:
+    """Run the embedded consumer while the block runs, when this process should run jobs;
+    yields what to tell the person about jobs."""
+    if settings.redis_url:
+        yield "jobs: run `precert worker` (PRECERT_REDIS_URL is set)"
+        return
+    if no_worker:
+        yield "jobs: not run here (--no-worker)"
+        return
+    from precert.worker.huey import embedded_consumer
+    from precert.worker.tasks import jobs
+
+    registered = jobs(settings)
+    # Sweep at once: whatever fell due while nothing was running is followed up now.
+    with embedded_consumer(registered.huey, on_start=registered.sweep_task):
+        yield f"jobs: running here, queue in {settings.data_dir}"

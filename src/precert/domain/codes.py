@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from stdnum import luhn
@@ -65,15 +65,30 @@ def diagnosis_code(value: str, location: str = "diagnosis") -> str:
     raw = value.strip().upper()
     if not _ICD10.match(raw):
         raise _fail(location, value, "expected an ICD-10-CM code such as M17.11 or G47.33")
-    icd = _icd10cm()
-    if not icd.is_valid_item(raw):  # type: ignore[attr-defined]
+    known = _known_diagnosis(raw)
+    if known is None:
         raise InvalidInput.field(
             location,
             f"{location}: {value!r} is not an ICD-10-CM code; check the code "
             "(a letter, 2 digits, then up to 4 characters after the dot, e.g. M17.11).",
             code="unknown-code",
         )
+    return known
+
+
+# Imports and batches repeat the same few codes thousands of times; the code-set look-up and
+# the check digit are what cost, so they are remembered (values only, never the location).
+@lru_cache(maxsize=8192)
+def _known_diagnosis(raw: str) -> str | None:
+    icd = _icd10cm()
+    if not icd.is_valid_item(raw):  # type: ignore[attr-defined]
+        return None
     return str(icd.add_dot(raw.replace(".", "")))  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=8192)
+def _npi_check_digit_ok(digits: str) -> bool:
+    return bool(luhn.is_valid("80840" + digits))
 
 
 def npi(value: str, location: str = "npi") -> str:
@@ -81,7 +96,7 @@ def npi(value: str, location: str = "npi") -> str:
     digits = value.strip()
     if not (len(digits) == 10 and digits.isdigit()):
         raise _fail(location, value, "an NPI is exactly 10 digits")
-    if not luhn.is_valid("80840" + digits):
+    if not _npi_check_digit_ok(digits):
         raise InvalidInput.field(
             location,
             f"{location}: {value!r} fails the NPI check digit; re-check the number with the "

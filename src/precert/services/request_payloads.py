@@ -24,7 +24,7 @@ from precert.domain.determinations import Determination, LineDecision, LineStatu
 from precert.errors import InvalidInput, Issue
 from precert.security.blind_index import normalise_member_id
 from precert.services.context import Context
-from precert.services.requirements import check_services
+from precert.services.requirements import check_services, parse_services
 
 T = TypeVar("T")
 
@@ -78,9 +78,16 @@ class ParsedRequest:
 
 
 def parse_request(
-    ctx: Context, payload: object, *, organization_id: str, at: dt.datetime
+    ctx: Context,
+    payload: object,
+    *,
+    organization_id: str,
+    at: dt.datetime,
+    requirement: tuple[Mapping[str, Any], ...] | None = None,
 ) -> ParsedRequest:
-    """The request in `payload` with its requirement answer, or InvalidInput naming each problem."""
+    """The request in `payload` with its requirement answer, or InvalidInput naming each problem.
+
+    `requirement`: the answer `check_requests` already gave for this body (not checked again)."""
     body = _object(payload, "body")
     found: list[Issue] = []
     _unknown(body, REQUEST_FIELDS, "", found)
@@ -96,7 +103,8 @@ def parse_request(
     urgency = _choice(body.get("urgency") or "standard", Urgency, "urgency", found)
     retro = _flag(body.get("retro", False), "retro", found)
     lines = _lines(body.get("services"), found)
-    requirement = _requirement(ctx, body, found)
+    if requirement is None:
+        requirement = _requirement(ctx, body, found)
     _raise_if(found, "request")
     assert patient and payer and plan and ordering and rendering and urgency and lines
     draft = AuthorizationRequest(
@@ -235,6 +243,47 @@ def _requirement(
         found.extend(error.issues)
         return ()
     return tuple(answer.as_dict() for answer in answers)
+
+
+def check_requests(
+    ctx: Context, payloads: Sequence[object]
+) -> list[tuple[Mapping[str, Any], ...] | None]:
+    """The requirement answers for many request bodies in one pass (a schedule import's chunk),
+    for `parse_request(requirement=...)`; bodies with the same services are answered once.
+    None for a body this cannot answer (not an object, a service with a problem): parse_request
+    checks that one itself and names the problem."""
+    book = ctx.rulebook()
+    keys: list[tuple[Any, ...] | None] = []
+    unique: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for payload in payloads:
+        services = payload.get("services") if isinstance(payload, Mapping) else None
+        if not isinstance(services, list) or not all(isinstance(s, Mapping) for s in services):
+            keys.append(None)
+            continue
+        items = [_check_item(payload, service) for service in services]  # type: ignore[arg-type]
+        key = tuple(tuple((k, str(v)) for k, v in item.items()) for item in items)
+        unique.setdefault(key, items)
+        keys.append(key)
+    flat: list[dict[str, Any]] = []
+    owner: list[tuple[Any, ...]] = []
+    for number, (key, items) in enumerate(unique.items()):
+        for item in items:
+            # Each body is its own encounter, as parse_request checks it (pairing rules).
+            flat.append({**item, "encounter": f"request-{number}"})
+            owner.append(key)
+    parsed = parse_services(flat, book, today=ctx.today())
+    answers: dict[tuple[Any, ...], list[Mapping[str, Any]] | None] = {k: [] for k in unique}
+    for key, service in zip(owner, parsed.services, strict=True):
+        found = answers[key]
+        if service is None or found is None:
+            answers[key] = None
+        else:
+            found.append(book.requirement_for(service).as_dict())
+    out: list[tuple[Mapping[str, Any], ...] | None] = []
+    for wanted in keys:
+        answered = None if wanted is None else answers[wanted]
+        out.append(None if answered is None else tuple(answered))
+    return out
 
 
 def _check_item(body: Mapping[str, Any], service: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,22 +12,21 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from precert.domain.authorizations import AuthorizationRequest, Status
+from precert.domain.authorizations import Status
 from precert.domain.rules import Decision
 from precert.errors import InvalidInput, Issue, NotFound
-from precert.security.blind_index import BlindIndex, normalise_member_id
-from precert.security.crypto import FieldCipher
+from precert.security.blind_index import normalise_member_id
 from precert.services.accounts import Actor, Role, actor_for, normalise_email, require_role
-from precert.services.authorization_requests import create_request
+from precert.services.audit import record
+from precert.services.authorization_requests import ENTITY, create_drafts
 from precert.services.context import Context
-from precert.services.request_payloads import parse_request
+from precert.services.request_payloads import ParsedRequest, check_requests, parse_request
 from precert.store.accounts import UserRepository
-from precert.store.requests import RequestRepository
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "patient_first_name",
@@ -53,6 +52,8 @@ PHI_COLUMNS = frozenset({"patient_first_name", "patient_last_name", "birth_date"
 DRAFT_DECISIONS = frozenset({Decision.REQUIRED, Decision.CONDITIONAL, Decision.NOTIFICATION})
 APPROVAL_DECISIONS = frozenset({Decision.REQUIRED, Decision.CONDITIONAL})
 DUE_SOON_DAYS = 7
+# Rows saved per transaction: big enough for multi-row INSERTs, small enough to hold in memory.
+CHUNK_ROWS = 500
 # A request in one of these no longer waits for an approval, so its service is not "due soon".
 _SETTLED = frozenset(
     {Status.APPROVED, Status.PARTIALLY_APPROVED, Status.NOT_REQUIRED, Status.CANCELLED}
@@ -154,18 +155,42 @@ def actor_by_email(ctx: Context, email: str) -> Actor:
 
 
 def import_schedule(
-    ctx: Context, actor: Actor, path: Path, *, now: dt.datetime | None = None
+    ctx: Context,
+    actor: Actor,
+    path: Path,
+    *,
+    now: dt.datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> ImportSummary:
     """Import every row of `path`; a file that is not a usable schedule raises InvalidInput
-    before anything is saved, a bad row is reported while the good rows are still imported."""
+    before anything is saved, a bad row is reported while the good rows are still imported.
+
+    Rows are saved a chunk at a time, each chunk one transaction: a chunk that fails (the
+    database refuses a row) saves none of its rows, earlier chunks stay saved, and importing the
+    file again completes it without repeating them. `progress(n)` hears of each chunk's rows.
+    One audit event records the whole import, with how many requests it created.
+    """
     require_role(actor, Role.ADMIN, Role.SPECIALIST, action="import schedules")
-    at = now or dt.datetime.now(dt.UTC)
+    at = now or ctx.now()
     rows = _rows(path)  # checks the header before any row is imported
     summary = ImportSummary()
-    for number, values in rows:
-        summary.rows_read += 1
-        _import_row(ctx, actor, number, values, at, summary)
+    try:
+        for chunk in _chunks(rows, chunk_rows):
+            _import_chunk(ctx, actor, chunk, at, summary)
+            if progress is not None:
+                progress(len(chunk))
+    finally:
+        _audit(ctx, actor, summary, at)
     return summary
+
+
+def count_rows(path: Path) -> int:
+    """How many data rows `path` has (for a progress bar); 0 when it cannot be read."""
+    try:
+        return max(0, sum(1 for _ in _records(path)) - 1)
+    except InvalidInput:
+        return 0
 
 
 def idempotency_key(organization_id: str, values: Mapping[str, str]) -> str:
@@ -187,48 +212,117 @@ def idempotency_key(organization_id: str, values: Mapping[str, str]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-# -- one row ------------------------------------------------------------------------------------
+# -- one chunk ----------------------------------------------------------------------------------
 
 
-def _import_row(
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    number: int
+    parsed: ParsedRequest
+    key: str
+    decision: Decision
+
+
+def _import_chunk(
     ctx: Context,
     actor: Actor,
-    number: int,
-    values: dict[str, str],
+    chunk: list[tuple[int, dict[str, str]]],
     at: dt.datetime,
     summary: ImportSummary,
 ) -> None:
-    payload = _payload(values)
+    """Check each row, then create the chunk's drafts in one unit of work (one bulk look-up of
+    the keys already imported, one INSERT per table)."""
+    payloads = [_payload(values) for _, values in chunk]
+    answers = check_requests(ctx, payloads)  # the chunk's requirement checks in one pass
+    drafts: list[_Draft] = []
+    for (number, values), payload, answer in zip(chunk, payloads, answers, strict=True):
+        summary.rows_read += 1
+        draft = _draft(ctx, actor, (number, values, payload), answer, at, summary)
+        if draft is not None:
+            drafts.append(draft)
+    if not drafts:
+        return
+    pairs = [(draft.parsed, draft.key) for draft in drafts]
+    requests, created = create_drafts(ctx, actor, pairs, now=at)
+    today = ctx.today()
+    for draft in drafts:
+        request = requests[draft.key]
+        if draft.key in created:
+            created.discard(draft.key)  # a key twice in the file: the second is a repeat
+            summary.created.append(request.id)
+        else:
+            summary.already_imported += 1
+        # The code is part of the key; the date is the stored one (an appointment may move).
+        code = draft.parsed.draft.lines[0].code
+        when = request.service_date or draft.parsed.draft.first_service_date
+        soon = 0 <= (when - today).days <= DUE_SOON_DAYS
+        if soon and draft.decision in APPROVAL_DECISIONS and request.status not in _SETTLED:
+            summary.due_soon.append(DueSoon(draft.number, request.id, request.payer_id, code, when))
+
+
+def _draft(
+    ctx: Context,
+    actor: Actor,
+    row: tuple[int, dict[str, str], dict[str, Any]],
+    answer: tuple[Mapping[str, Any], ...] | None,
+    at: dt.datetime,
+    summary: ImportSummary,
+) -> _Draft | None:
+    """The row's draft when its service needs one; otherwise counted (or its errors noted).
+    A row without a checked `answer` is checked on its own, which names its problem."""
+    number, values, payload = row
     try:
-        parsed = parse_request(ctx, payload, organization_id=actor.organization_id, at=at)
+        parsed = parse_request(
+            ctx, payload, organization_id=actor.organization_id, at=at, requirement=answer
+        )
     except InvalidInput as error:
         problems = [i for i in error.issues if i.code != "unknown-payer"]
         if problems:
             summary.errors.extend(_row_errors(number, problems, values))
         else:  # only the payer has no pack: "verify with the payer", not a broken row
             summary.unknown += 1
-        return
+        return None
     decision = Decision(parsed.draft.requirement[0]["decision"])
-    if decision not in DRAFT_DECISIONS:
-        if decision is Decision.NOT_REQUIRED:
-            summary.not_required += 1
-        else:
-            summary.unknown += 1
-        return
-    key = idempotency_key(actor.organization_id, values)
-    request = _existing(ctx, actor, key)
-    if request is not None:
-        summary.already_imported += 1
+    if decision in DRAFT_DECISIONS:
+        return _Draft(number, parsed, idempotency_key(actor.organization_id, values), decision)
+    if decision is Decision.NOT_REQUIRED:
+        summary.not_required += 1
     else:
-        request = create_request(ctx, actor, payload, idempotency_key=key, now=at)
-        summary.created.append(request.id)
-    line = request.lines[0]
-    days = (line.from_date - ctx.today()).days
-    soon = 0 <= days <= DUE_SOON_DAYS
-    if soon and decision in APPROVAL_DECISIONS and request.status not in _SETTLED:
-        summary.due_soon.append(
-            DueSoon(number, request.id, request.coverage.payer_id, line.code, line.from_date)
+        summary.unknown += 1
+    return None
+
+
+def _audit(ctx: Context, actor: Actor, summary: ImportSummary, at: dt.datetime) -> None:
+    """One event for the import (not one per row): counts only, never a patient's value."""
+    reason = (
+        f"schedule import: {summary.rows_read} rows read, {len(summary.created)} created, "
+        f"{summary.already_imported} already imported, {summary.invalid} invalid"
+    )
+    with ctx.uow() as uow:
+        record(
+            uow,
+            actor=actor.email,
+            action="create",
+            entity=ENTITY,
+            entity_id="*",
+            organization_id=actor.organization_id,
+            reason=reason,
+            at=at,
         )
+        uow.commit()
+
+
+def _chunks(
+    rows: Iterator[tuple[int, dict[str, str]]], size: int
+) -> Iterator[list[tuple[int, dict[str, str]]]]:
+    chunk: list[tuple[int, dict[str, str]]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _payload(values: Mapping[str, str]) -> dict[str, Any]:
@@ -259,15 +353,6 @@ def _payload(values: Mapping[str, str]) -> dict[str, Any]:
             }
         ],
     }
-
-
-def _existing(ctx: Context, actor: Actor, key: str) -> AuthorizationRequest | None:
-    settings = ctx.settings
-    with ctx.uow() as uow:
-        repo = RequestRepository(
-            uow.session, FieldCipher.from_settings(settings), BlindIndex.from_settings(settings)
-        )
-        return repo.by_idempotency_key(actor.organization_id, key)
 
 
 def _row_errors(number: int, issues: list[Issue], values: Mapping[str, str]) -> list[RowError]:

@@ -9,6 +9,8 @@ organization id and filters by it, so another organization's request is simply N
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -21,7 +23,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    insert,
+    or_,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -60,6 +66,45 @@ class AuthorizationRequestRecord(Base):
         Index("ix_requests_org_status", "organization_id", "status"),
         Index("ix_requests_org_service_date", "organization_id", "service_date"),
         Index("ix_requests_org_assignee", "organization_id", "assignee_id"),
+        # The work queue's indexes (store/queue.py, migration 0005).
+        Index(
+            "ix_requests_attention",
+            "organization_id",
+            "status",
+            postgresql_include=[
+                "urgency",
+                "service_date",
+                "next_action_at",
+                "payer_id",
+                "assignee_id",
+                "id",
+            ],
+            postgresql_where=text("needs_attention IS NOT NULL"),
+            sqlite_where=text("needs_attention IS NOT NULL"),
+        ),
+        Index(
+            "ix_requests_due",
+            "organization_id",
+            "next_action_at",
+            postgresql_include=[
+                "status",
+                "urgency",
+                "service_date",
+                "needs_attention",
+                "payer_id",
+                "assignee_id",
+                "id",
+            ],
+        ),
+        Index(
+            "ix_requests_urgency_order",
+            "organization_id",
+            "urgency",
+            "service_date",
+            "next_action_at",
+            "id",
+            postgresql_include=["status", "needs_attention", "payer_id", "assignee_id"],
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -216,6 +261,38 @@ class RequestRepository:
         lines = self._lines_of([record.id for record in records])
         return [self._to_domain(record, lines.get(record.id, [])) for record in records]
 
+    def search_page(
+        self,
+        organization_id: str,
+        *,
+        status: Status | None = None,
+        payer_id: str | None = None,
+        assignee_id: str | None = None,
+        limit: int = 50,
+        after: tuple[dt.datetime, str] | None = None,
+    ) -> tuple[list[AuthorizationRequest], bool]:
+        """One page of requests, newest first by (created_at, id), starting after the (created_at,
+        id) of the previous page's last request; True when more follow."""
+        table = AuthorizationRequestRecord
+        query = select(table).where(table.organization_id == organization_id)
+        if status is not None:
+            query = query.where(table.status == status.value)
+        if payer_id is not None:
+            query = query.where(table.payer_id == payer_id)
+        if assignee_id is not None:
+            query = query.where(table.assignee_id == assignee_id)
+        if after is not None:
+            at, last_id = after
+            query = query.where(
+                or_(table.created_at < at, and_(table.created_at == at, table.id < last_id))
+            )
+        query = query.order_by(table.created_at.desc(), table.id.desc()).limit(limit + 1)
+        records = list(self.session.scalars(query))
+        more = len(records) > limit
+        records = records[:limit]
+        lines = self._lines_of([record.id for record in records])
+        return [self._to_domain(record, lines.get(record.id, [])) for record in records], more
+
     def due(self, now: dt.datetime, limit: int = 500) -> list[tuple[str, str]]:
         """(organization id, request id) of requests whose next_action_at has come, soonest first.
 
@@ -265,6 +342,79 @@ class RequestRepository:
             )
             for row in rows
         ]
+
+    def add_many(self, new: Sequence[NewRequest]) -> None:
+        """Store many new requests with their lines and first timeline events in three
+        multi-row INSERTs (a schedule import's chunk): the same rows `add` + `add_event` write."""
+        if not new:
+            return
+        requests, lines, events = [], [], []
+        for item in new:
+            request = item.request
+            requests.append(self._new_values(item))
+            for position, line in enumerate(request.lines):
+                lines.append(_line_values(request.id, position, line))
+            events.append(_event_values(request.id, item.created))
+        # Core INSERTs on the tables (executemany): the ORM's per-object bookkeeping is what
+        # made one request per flush slow, and these rows are never read back in this session.
+        tables: tuple[tuple[Any, list[dict[str, Any]]], ...] = (
+            (AuthorizationRequestRecord.__table__, requests),
+            (ServiceLineRecord.__table__, lines),
+            (TimelineEventRecord.__table__, events),
+        )
+        for table, values in tables:
+            self.session.execute(insert(table), values)
+
+    def _new_values(self, item: NewRequest) -> dict[str, Any]:
+        """The row `add` writes for a new request, as column values (PHI sealed)."""
+        request, organization_id = item.request, item.request.organization_id
+        values: dict[str, Any] = {
+            "id": request.id,
+            "organization_id": organization_id,
+            "payer_id": request.coverage.payer_id,
+            "plan": request.coverage.plan,
+            "state": item.state,
+            "ordering_npi": request.ordering_npi,
+            "rendering_npi": request.rendering_npi,
+            "facility_npi": request.facility_npi,
+            "member_id_index": self._index.member_id(
+                request.coverage.member_id, organization_id=organization_id
+            ),
+            "requirement": [dict(answer) for answer in request.requirement],
+            "created_at": request.created_at,
+            "idempotency_key": item.idempotency_key,
+            "status": request.status.value,
+            "urgency": request.urgency.value,
+            "retro": request.retro,
+            "needs_attention": request.needs_attention,
+            "assignee_id": request.assignee,
+            "awaiting_since": request.awaiting_since,
+            "info_due": request.info_due,
+            "updated_at": request.updated_at,
+            "next_action_at": item.next_action_at,
+            "service_date": min((line.from_date for line in request.lines), default=None),
+        }
+        for column, value in _phi_values(request).items():
+            values[column] = (
+                None
+                if value is None
+                else self._cipher.encrypt(value, context=_context(column, organization_id))
+            )
+        return values
+
+    def keyed(self, organization_id: str, keys: Sequence[str]) -> dict[str, KeyedRequest]:
+        """The requests created with any of `keys`, by key, in one query and without opening
+        their PHI: what an import needs to know about the rows it has seen before."""
+        if not keys:
+            return {}
+        table = AuthorizationRequestRecord
+        query = select(
+            table.idempotency_key, table.id, table.status, table.payer_id, table.service_date
+        ).where(table.organization_id == organization_id, table.idempotency_key.in_(set(keys)))
+        return {
+            str(key): KeyedRequest(request_id, Status(status), payer_id, service_date)
+            for key, request_id, status, payer_id, service_date in self.session.execute(query)
+        }
 
     def _record(self, organization_id: str, request_id: str) -> AuthorizationRequestRecord:
         record = self.session.scalars(
@@ -397,3 +547,51 @@ def _line_value(record: ServiceLineRecord) -> ServiceLine:
         pos=record.pos,
         diagnoses=tuple(record.diagnoses),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedRequest:
+    """A stored request found by its idempotency key, without its PHI."""
+
+    id: str
+    status: Status
+    payer_id: str
+    service_date: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewRequest:
+    """A request to store with `add_many`: its checked state, first follow-up, key and first
+    timeline event."""
+
+    request: AuthorizationRequest
+    state: str | None
+    next_action_at: dt.datetime | None
+    idempotency_key: str | None
+    created: TimelineEvent
+
+
+def _line_values(request_id: str, position: int, line: ServiceLine) -> dict[str, Any]:
+    return {
+        "request_id": request_id,
+        "position": position,
+        "code": line.code,
+        "units": line.units,
+        "pos": line.pos,
+        "diagnoses": list(line.diagnoses),
+        "from_date": line.from_date,
+        "to_date": line.to_date,
+    }
+
+
+def _event_values(request_id: str, event: TimelineEvent) -> dict[str, Any]:
+    return {
+        "request_id": request_id,
+        "at": event.at,
+        "actor": event.actor,
+        "kind": event.kind,
+        "from_status": event.from_status.value,
+        "to_status": event.to_status.value,
+        "note": event.note,
+        "data": dict(event.data),
+    }

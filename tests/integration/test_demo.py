@@ -1,0 +1,89 @@
+"""The demo queue (`precert demo load`) on SQLite and PostgreSQL: every status with a realistic
+timeline, synthetic patients, documents, assignments and flags; a second load adds nothing; and
+production refuses it."""
+
+from __future__ import annotations
+
+import pytest
+
+from precert.domain.authorizations import Status
+from precert.errors import PermissionDenied
+from precert.security import totp
+from precert.services import authorization_requests as requests
+from precert.services.accounts import verify_login
+from precert.services.audit import events_for
+from precert.services.context import Context
+from precert.services.demo import DEMO_PASSWORD, LIFECYCLES, TOTP_USER, load_demo
+from precert.services.documents import checklist
+from precert.services.schedule_import import actor_by_email
+
+
+def test_the_demo_covers_every_status_with_synthetic_patients_and_a_second_load_adds_nothing(
+    any_ctx: Context,
+) -> None:
+    first = load_demo(any_ctx)
+
+    expected = sum(count for count, _ in LIFECYCLES.values())
+    assert (first.created_requests, first.existing_requests) == (expected, 0)
+    assert 35 <= expected <= 45
+    assert first.created_users == [
+        "admin@demo.example",
+        "specialist@demo.example",
+        "biller@demo.example",
+        "viewer@demo.example",
+    ]
+    specialist = actor_by_email(any_ctx, TOTP_USER)
+    queue = requests.list_requests(any_ctx, specialist)
+    assert len(queue) == expected
+    assert {r.status for r in queue} == set(Status)
+    assert all(r.patient.last_name.startswith("Demo-") for r in queue)
+    assert all(r.coverage.member_id.startswith("DEMO") for r in queue)
+    assert {r.coverage.payer_id for r in queue} == {
+        "medicare",
+        "acme-health",
+        "northwind-health",
+        "coralbay-medicaid",
+    }
+    assert sum(r.assignee is not None for r in queue) >= 5
+    flagged = [r.needs_attention for r in queue if r.needs_attention]
+    assert len(flagged) >= 5 and first.needing_attention == len(flagged)
+    assert any("not approved yet" in flag for flag in flagged)
+    assert any("approval ends" in flag for flag in flagged)
+
+    appealed = next(r for r in queue if r.status is Status.APPEALED)
+    timeline = requests.get_request(any_ctx, specialist, appealed.id).timeline
+    moves = [e.to_status for e in timeline if e.from_status is not e.to_status]
+    assert moves == [Status.READY, Status.SUBMITTED, Status.DENIED, Status.APPEALED]
+    approved = next(r for r in queue if r.status is Status.APPROVED)
+    detail = requests.get_request(any_ctx, specialist, approved.id)
+    stamps = [event.at for event in detail.timeline]
+    assert stamps == sorted(stamps) and stamps[0] < stamps[-1]  # a stepping clock, not one moment
+    assert all(item.attached for item in checklist(any_ctx, specialist, approved.id))
+
+    # The specialist's login needs the authenticator, whose URI was handed out once.
+    assert first.totp_uri is not None and first.totp_uri.startswith("otpauth://totp/")
+    secret = first.totp_uri.split("secret=")[1].split("&")[0]
+    now = any_ctx.now()
+    actor = verify_login(any_ctx, TOTP_USER, DEMO_PASSWORD, totp.code_at(secret, now), now=now)
+    assert actor.email == TOTP_USER
+
+    audited = len(events_for(any_ctx, specialist.organization_id, limit=100_000))
+    again = load_demo(any_ctx)
+    assert (again.created_requests, again.existing_requests) == (0, expected)
+    assert (again.created_users, again.totp_uri) == ([], None)
+    assert len(requests.list_requests(any_ctx, specialist)) == expected
+    # Only the list just above is new in the audit trail: the second load changed nothing.
+    assert len(events_for(any_ctx, specialist.organization_id, limit=100_000)) == audited + 1
+
+
+def test_production_refuses_the_demo_and_creates_nothing(ctx: Context) -> None:
+    ctx.settings = ctx.settings.model_copy(update={"env": "production"})
+
+    with pytest.raises(PermissionDenied) as refused:
+        load_demo(ctx)
+
+    assert "refused in production" in refused.value.message
+    with ctx.uow() as uow:
+        from precert.store.accounts import UserRepository
+
+        assert UserRepository(uow.session).by_email(TOTP_USER) is None
