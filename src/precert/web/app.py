@@ -19,10 +19,20 @@ from precert.config import Settings, load_settings
 from precert.domain import codes
 from precert.services.context import Context, build_context
 from precert.web import docs
+from precert.web import session as web_session
 from precert.web.api import router as api_router
+from precert.web.api.assignment import router as assignment_router
+from precert.web.api.exports import router as exports_router
 from precert.web.api.requests import router as requests_router
 from precert.web.errors import install_error_handlers
+from precert.web.limits import BodyLimit
 from precert.web.ui.check import router as ui_router
+from precert.web.ui.dashboard import router as dashboard_router
+from precert.web.ui.imports import router as imports_router
+from precert.web.ui.login import router as login_router
+from precert.web.ui.new_request import router as new_request_router
+from precert.web.ui.queue import router as queue_router
+from precert.web.ui.request_page import router as request_page_router
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -59,9 +69,19 @@ def create_app(settings: Settings, *, ctx: Context | None = None) -> FastAPI:
     )
     app.state.ctx = context
     install_error_handlers(app)
+    app.add_middleware(BodyLimit)  # 413 before an oversized body is read
     app.include_router(api_router)
+    app.include_router(exports_router)  # before /requests/{id}, which would take 'export'
+    app.include_router(assignment_router)
     app.include_router(requests_router)
     app.include_router(ui_router)
+    app.include_router(queue_router)
+    app.include_router(new_request_router)  # before /requests/{id}, which would take 'new'
+    app.include_router(request_page_router)
+    app.include_router(login_router)
+    app.include_router(dashboard_router)
+    app.include_router(imports_router)
+    web_session.install(app)
     docs.install(app, assets=docs.swagger_assets())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
