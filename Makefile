@@ -17,12 +17,16 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# The demo clinic's fax cover details (555-01xx numbers are reserved for fiction), unless set.
+DEMO_FAX := PRECERT_FAX_SENDER_PHONE=$${PRECERT_FAX_SENDER_PHONE:-555-555-0100} \
+	PRECERT_FAX_SENDER_NUMBER=$${PRECERT_FAX_SENDER_NUMBER:-555-555-0199}
+
 # The demo queue (synthetic patients, demo logins) is loaded once; later runs add nothing.
 run: venv
 	$(BIN)/precert db upgrade
 	$(BIN)/precert payers list
 	PRECERT_HOST=$(HOST) PRECERT_PORT=$(PORT) $(BIN)/precert demo load
-	$(BIN)/precert serve --host $(HOST) --port $(PORT)
+	$(DEMO_FAX) $(BIN)/precert serve --host $(HOST) --port $(PORT)
 
 test: venv lint types imports pytest
 
