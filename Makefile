@@ -25,7 +25,7 @@ DEMO_FAX := PRECERT_FAX_SENDER_PHONE=$${PRECERT_FAX_SENDER_PHONE:-555-555-0100} 
 run: venv
 	$(BIN)/precert db upgrade
 	$(BIN)/precert payers list
-	PRECERT_HOST=$(HOST) PRECERT_PORT=$(PORT) $(BIN)/precert demo load
+	$(DEMO_FAX) PRECERT_HOST=$(HOST) PRECERT_PORT=$(PORT) $(BIN)/precert demo load
 	$(DEMO_FAX) $(BIN)/precert serve --host $(HOST) --port $(PORT)
 
 test: venv lint types imports pytest

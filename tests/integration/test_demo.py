@@ -13,6 +13,7 @@ from precert.services import authorization_requests as requests
 from precert.services.accounts import verify_login
 from precert.services.audit import events_for
 from precert.services.context import Context
+from precert.services.dashboard import dashboard
 from precert.services.demo import DEMO_PASSWORD, LIFECYCLES, TOTP_USER, load_demo
 from precert.services.documents import checklist
 from precert.services.schedule_import import actor_by_email
@@ -87,3 +88,25 @@ def test_production_refuses_the_demo_and_creates_nothing(ctx: Context) -> None:
         from precert.store.accounts import UserRepository
 
         assert UserRepository(uow.session).by_email(TOTP_USER) is None
+
+
+def test_with_a_fax_identity_the_demo_faxes_where_the_payer_takes_faxes(ctx: Context) -> None:
+    """make run sets a fax identity: the demo's submissions to payers with a fax line go through
+    the real fax channel, leaving packets in the outbox and minutes saved on the dashboard."""
+    ctx.settings = ctx.settings.model_copy(
+        update={"fax_sender_phone": "555-555-0100", "fax_sender_number": "555-555-0199"}
+    )
+    load_demo(ctx)
+    specialist = actor_by_email(ctx, TOTP_USER)
+    faxed, by_hand = [], []
+    for request in requests.list_requests(ctx, specialist):
+        for event in requests.get_request(ctx, specialist, request.id).timeline:
+            if event.kind == "submit":
+                sent_by = event.data.get("channel")
+                (faxed if sent_by == "fax" else by_hand).append(request.coverage.payer_id)
+    # Medicare's pack names no fax number (each contractor has its own): a person submits there.
+    assert faxed and "medicare" not in faxed
+    assert "medicare" in by_hand
+    packets = sorted((ctx.settings.data_dir / "fax-outbox").rglob("*.pdf"))
+    assert len(packets) == len(faxed)
+    assert dashboard(ctx, specialist).minutes_saved > 0

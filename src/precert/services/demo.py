@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from precert.channels.registry import payer_channels
 from precert.domain.authorizations import Status
 from precert.errors import Issue, PermissionDenied
 from precert.security import totp
@@ -30,6 +31,7 @@ from precert.services.accounts import (
 from precert.services.authorization_requests import request_repository, required_documents
 from precert.services.context import Context
 from precert.services.documents import upload_document
+from precert.services.submission import submit_request
 from precert.services.sweep import follow_up, sweep
 from precert.store.accounts import OrganizationRepository, UserRepository
 from precert.store.requests import KeyedRequest
@@ -325,13 +327,29 @@ def _event(name: str, note: str = "", **data: Any) -> Callable[..., None]:
     return step
 
 
+_portal_by_hand = _event("submit", "", method="portal", reference="DEMO-PORTAL-SUBMISSION")
+
+
+def _submit(ctx: Context, actor: Actor, request_id: str, at: dt.datetime) -> None:
+    """Send by the real fax channel where the payer takes faxes and this installation has a fax
+    identity (make run sets one): the packet lands in the fax outbox and the dashboard counts the
+    minutes saved. Otherwise a person's portal submission is recorded, as a team would."""
+    request = requests.get_request(ctx, actor, request_id).request
+    settings = ctx.settings
+    faxable = any(d.type == "fax" and d.address for d in payer_channels(request))
+    if faxable and settings.fax_sender_phone and settings.fax_sender_number:
+        submit_request(ctx, actor, request_id, channel="fax", idempotency_key=f"demo:{request_id}")
+    else:
+        _portal_by_hand(ctx, actor, request_id, at)
+
+
 _STEPS: dict[str, Step] = {
     "documents": lambda c, a, r, t: _documents(c, a, r, t, only=99),
     "one-document": lambda c, a, r, t: _documents(c, a, r, t, only=1),
     "override": lambda c, a, r, t: requests.mark_ready(
         c, a, r, override_reason="records faxed by the surgeon's office", now=t
     ),
-    "submit": _event("submit", "", method="portal", reference="DEMO-PORTAL-SUBMISSION"),
+    "submit": lambda c, a, r, t: _submit(c, a, r, t),
     "pend": _event("payer_pended", "In clinical review at the payer", reference="DEMO-PEND"),
     "info": _event("info_requested", "Payer asks for the last 6 weeks of therapy notes"),
     "approve": _approver(lambda service, _: (service - _days(14), service + _days(76))),
