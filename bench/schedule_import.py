@@ -194,7 +194,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
-    parser.add_argument("--profile", action="store_true", help="cProfile the SQLite import")
+    parser.add_argument("--profile", action="store_true", help="cProfile each import")
     args = parser.parse_args()
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs")
     figures: dict[str, Any] = {"target_rows_per_second": TARGET_ROWS_PER_SECOND}
@@ -210,7 +210,7 @@ def main() -> None:
         for name, target in targets:
             if name == "postgresql":
                 with postgres_database() as pg_url:
-                    result = run_import(pg_url, directory / "var-pg", schedule, False)
+                    result = run_import(pg_url, directory / "var-pg", schedule, args.profile)
             else:
                 result = run_import(target, directory / "var", schedule, args.profile)
             result["ratio_to_peer"] = round(result["rows_per_second"] / peer["rows_per_second"], 3)
