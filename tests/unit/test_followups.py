@@ -249,17 +249,18 @@ APPROVAL = Determination(
 )
 
 
-def test_an_approval_ending_before_the_last_service_date_is_flagged() -> None:
+def test_an_approval_ending_before_the_last_service_date_is_due_while_it_can_be_extended() -> None:
     request = make_request(status=Status.APPROVED, awaiting_since=None)
 
     items = work_items(request, now=MONDAY, determination=APPROVAL)
 
+    # Payers extend only a valid approval: the work is due two weeks before the window closes.
     assert [(i.kind, i.due_at) for i in items] == [
-        (WorkKind.APPROVAL_EXPIRES_BEFORE_SERVICE, dt.datetime(2027, 3, 1, tzinfo=UTC))
+        (WorkKind.APPROVAL_EXPIRES_BEFORE_SERVICE, dt.datetime(2027, 2, 14, tzinfo=UTC))
     ]
     assert items[0].message == (
         "The approval ends 2027-02-28 but the service runs to 2027-03-31; ask the payer for an "
-        "extension or reschedule."
+        "extension before it ends, or reschedule."
     )
     covering = replace(APPROVAL, valid_to=dt.date(2027, 3, 31))
     assert work_items(request, now=MONDAY, determination=covering) == []

@@ -33,6 +33,9 @@ CMS_0057_LIMIT: dict[Urgency, Duration] = {
     Urgency.STANDARD: Duration(7, "calendar_days"),
 }
 SERVICE_SOON_DAYS = 7
+# Payers extend an approval only while it is still valid, so the extension is asked for this
+# many days before the window closes (or at once when the decision leaves less time).
+EXTENSION_LEAD_DAYS = 14
 UNITS_NEARLY_USED = 0.8
 
 _DURATION = re.compile(r"^(\d+) (hours?|calendar days?|business days?)$")
@@ -196,10 +199,11 @@ def _expiring(
         return []
     message = (
         f"The approval ends {valid_to.isoformat()} but the service runs to "
-        f"{request.last_service_date.isoformat()}; ask the payer for an extension or reschedule."
+        f"{request.last_service_date.isoformat()}; ask the payer for an extension before "
+        "it ends, or reschedule."
     )
-    ends = _start_of(valid_to + dt.timedelta(days=1), now)
-    return [WorkItem(WorkKind.APPROVAL_EXPIRES_BEFORE_SERVICE, ends, message)]
+    ask_by = _start_of(valid_to - dt.timedelta(days=EXTENSION_LEAD_DAYS), now)
+    return [WorkItem(WorkKind.APPROVAL_EXPIRES_BEFORE_SERVICE, ask_by, message)]
 
 
 def _units(

@@ -354,7 +354,7 @@ _STEPS: dict[str, Step] = {
     "info": _event("info_requested", "Payer asks for the last 6 weeks of therapy notes"),
     "approve": _approver(lambda service, _: (service - _days(14), service + _days(76))),
     # Valid 30 days from the decision, the service weeks away: ends before it, which the sweep
-    # flags once the window has closed (decided 31 days ago) and the queue shows coming (25).
+    # flags two weeks before the window closes, while the payer can still extend it.
     "approve-short": _approver(lambda _, decided: (decided - _days(1), decided + _days(29))),
     "approve-past": _approver(lambda _, decided: (decided - _days(1), decided + _days(60))),
     "partial": _partial,
