@@ -17,9 +17,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
-from precert.cli import accounts, db, demo, payers, serve, worker
+from precert.cli import accounts, db, demo, payers, serve, worker, x12
 from precert.cli import check as check_module
 from precert.cli import exports as exports_cli
+from precert.cli import fhir as fhir_cli
 from precert.cli import requests as requests_module
 from precert.cli.console import FAILURE_EXIT, USAGE_EXIT, exit_code_for, print_error, stderr
 from precert.cli.state import State
@@ -71,6 +72,8 @@ app.add_typer(accounts.tokens_app, name="tokens")
 requests_module.app.command("export")(exports_cli.export)
 app.add_typer(requests_module.app, name="requests")
 app.add_typer(demo.app, name="demo")
+app.add_typer(x12.app, name="x12")
+app.add_typer(fhir_cli.app, name="fhir")
 
 
 @app.callback()
