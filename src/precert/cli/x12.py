@@ -17,11 +17,20 @@ import typer
 
 from precert.channels.x12.ack999 import acknowledge
 from precert.channels.x12.envelope import ControlCounter, X12Document, read
+from precert.channels.x12.implementation import Implementation, check_document
 from precert.channels.x12.pretty import document_view
+from precert.channels.x12.tx271 import read_271_document, reading_view
+from precert.channels.x12.tx278 import build_278
+from precert.channels.x12.x217 import X217
+from precert.channels.x12.x279 import X270
 from precert.cli.console import FAILURE_EXIT, stderr
+from precert.cli.state import state_of
 from precert.errors import InvalidInput, Issue
 
 app = typer.Typer(help="X12 5010 files: envelopes, validation and 999 acknowledgments.")
+
+# Transaction rules `validate` applies, by ST01 (sets of other codes get envelope checks only).
+IMPLEMENTATIONS: list[Implementation] = [X217, X270]
 
 FileArgument = Annotated[
     Path,
@@ -49,15 +58,17 @@ def parse_command(
 @app.command("validate")
 def validate_command(file: FileArgument) -> None:
     """Check FILE's envelopes (ISA/IEA, GS/GE, ST/SE: control numbers, counts, trailers,
-    delimiters); exit 0 valid, 1 invalid with each error located. Transaction-specific
-    validation (278, 270/271 loops, codes, NPIs) is not done yet: it comes with issue 4's next
-    part."""
+    delimiters) and the rules of each transaction precert knows (278: loops, required segments
+    and elements, codes, lengths, NPI check digits); exit 0 valid, 1 invalid with each error
+    located."""
     document = _read_or_exit(file)
+    check_document(document, IMPLEMENTATIONS)
     if document.findings:
         _print_issues(document.issues)
         raise typer.Exit(FAILURE_EXIT)
     _summary(document)
-    sys.stdout.write("Envelopes are valid (transaction contents are not checked yet).\n")
+    known = ", ".join(i.code for i in IMPLEMENTATIONS)
+    sys.stdout.write(f"Envelopes are valid; transaction rules checked for {known}.\n")
 
 
 @app.command("ack")
@@ -70,6 +81,7 @@ def ack_command(
     """Print the 999 acknowledgment for every functional group in FILE (exit 0 even when the
     999 rejects them; exit 1 when FILE has no readable ISA or no functional group to answer)."""
     document = _read_or_exit(file)
+    check_document(document, IMPLEMENTATIONS)  # a 278 that breaks its rules gets IK3/IK4
     try:
         text = acknowledge(
             document, at=dt.datetime.now(dt.UTC), next_control=ControlCounter(control_start)
@@ -77,6 +89,97 @@ def ack_command(
     except InvalidInput as error:  # no functional group: nothing a 999 could answer
         _print_issues(error.issues)
         raise typer.Exit(FAILURE_EXIT) from None
+    sys.stdout.write(text)
+
+
+@app.command("read-271")
+def read_271_command(
+    file: FileArgument,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+) -> None:
+    """Print the coverage check(s) of a 271 eligibility response: active coverage, plan and
+    dates, and per service type whether it is covered and needs authorization (EB11). Envelope
+    problems are printed with their location and exit 1, after the content read leniently."""
+    reading = read_271_document(_read_or_exit(file), lenient=True)
+    if as_json:
+        sys.stdout.write(json.dumps(reading_view(reading), indent=2) + "\n")
+    else:
+        for check in reading.checks:
+            state = {True: "active", False: "inactive", None: "not stated"}[check.active]
+            dates = " to ".join(
+                d.isoformat() for d in (check.plan_begin, check.plan_end) if d is not None
+            )
+            sys.stdout.write(
+                f"{check.member.capitalize()} coverage with {check.payer_name or 'the payer'}: "
+                f"{state}; plan {check.plan or '(not named)'}"
+                f"{f' from {dates}' if dates else ''}\n"
+            )
+            for service_type in check.service_types:
+                coverage = check.for_service(service_type)
+                covered = {True: "covered", False: "not covered", None: "coverage not stated"}
+                sys.stdout.write(
+                    f"  service type {service_type}: {covered[coverage.covered]}, authorization "
+                    f"{coverage.authorization.value.replace('_', ' ')}\n"
+                )
+        for reject in reading.rejects:
+            sys.stdout.write(f"Rejected: {reject.issue.message} ({reject.issue.location})\n")
+    if reading.issues:
+        _print_issues(list(reading.issues))
+        raise typer.Exit(FAILURE_EXIT)
+
+
+@app.command("build-278")
+def build_278_command(
+    ctx: typer.Context,
+    request: Annotated[
+        Path,
+        typer.Option(
+            "--request",
+            metavar="FILE.json",
+            exists=True,
+            dir_okay=False,
+            help="A request body as sent to the work-queue API.",
+        ),
+    ],
+    request_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id",
+            help="The request id the trace number derives from (default: the file's content "
+            "hash, so the same file always gives the same trace number).",
+        ),
+    ] = None,
+    attempt: Annotated[int, typer.Option("--attempt", min=1, help="Submission attempt.")] = 1,
+    payer_name: Annotated[str | None, typer.Option("--payer-name", help="NM103 of 2010A.")] = None,
+) -> None:
+    """Print the X12 278 request (005010X217) for a request body; it passes `validate`."""
+    import hashlib
+
+    from precert.channels.x12.tx278_read import check_278
+    from precert.services.request_payloads import parse_request
+
+    raw = request.read_bytes()
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidInput.field(
+            request.name, f"{request.name}: not valid JSON ({error}); fix the file and try again."
+        ) from None
+    context = state_of(ctx).context()
+    now = context.now()
+    parsed = parse_request(context, body, organization_id="cli", at=now, requirement=())
+    rid = request_id or "cli-" + hashlib.sha256(raw).hexdigest()[:16]
+    text = build_278(
+        parsed.build(rid),
+        at=now,
+        next_control=ControlCounter(),
+        attempt=attempt,
+        payer_name=payer_name,
+    )
+    document = check_278(text)  # what we send must pass our own rules
+    if document.findings:
+        _print_issues(document.issues)
+        raise typer.Exit(FAILURE_EXIT)
     sys.stdout.write(text)
 
 
