@@ -21,6 +21,7 @@ from precert.cli import accounts, db, demo, payers, serve, worker, x12
 from precert.cli import check as check_module
 from precert.cli import exports as exports_cli
 from precert.cli import fhir as fhir_cli
+from precert.cli import payer_sim as payer_sim_cli
 from precert.cli import requests as requests_module
 from precert.cli.console import FAILURE_EXIT, USAGE_EXIT, exit_code_for, print_error, stderr
 from precert.cli.state import State
@@ -74,6 +75,7 @@ app.add_typer(requests_module.app, name="requests")
 app.add_typer(demo.app, name="demo")
 app.add_typer(x12.app, name="x12")
 app.add_typer(fhir_cli.app, name="fhir")
+app.command("payer-sim")(payer_sim_cli.payer_sim)
 
 
 @app.callback()
