@@ -3,6 +3,9 @@
 OperationOutcomes (400 for a body that is not JSON, 422 for a Bundle that breaks our PAS checks,
 404 for an inquiry about a request never submitted). Every request received is appended to the
 received log in the state directory.
+
+`POST /x12` takes one X12 interchange (payer_sim/x12.py): 200 with the 278 response or a
+rejecting 999 (application/edi-x12); 400 text for a body with no readable ISA or no 278 request.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from precert.payer_sim.rules import Rules
 from precert.payer_sim.simulator import Simulator
 from precert.payer_sim.state import State
 from precert.payer_sim.subscriptions import Notifier, read_subscription
+from precert.payer_sim.x12 import X12Payer
 
 FHIR_JSON = "application/fhir+json"
+EDI_X12 = "application/edi-x12"
 
 
 def utc_now() -> dt.datetime:
@@ -48,6 +53,7 @@ def create_sim_app(
         simulator = Simulator(rules, state, clock)
         notifier = Notifier(simulator, interval)
         holder["simulator"] = simulator
+        holder["x12"] = X12Payer(simulator)
         notifier.start()
         try:
             yield
@@ -85,6 +91,21 @@ def create_sim_app(
             stored = json.loads(bytes(response.body))
             response.headers["Location"] = f"/fhir/Subscription/{stored['id']}"
         return response
+
+    @app.post("/x12")
+    async def x12(request: Request) -> Response:
+        """One interchange per body (CORE real time): the 278 response, or a rejecting 999."""
+        text = (await request.body()).decode("utf-8", "replace")
+        payer: X12Payer = holder["x12"]
+        try:
+            answer, status = payer.answer(text), 200
+        except PrecertError as error:
+            lines = [error.message, *(issue.message for issue in error.issues)]
+            answer, status = "\n".join(lines) + "\n", 400
+        simulator().state.log(clock(), "x12", status, text[:2000])
+        return Response(
+            answer, status_code=status, media_type=EDI_X12 if status == 200 else "text/plain"
+        )
 
     async def _answer(
         request: Request,

@@ -1,0 +1,194 @@
+"""The payer simulator's `POST /x12` over real HTTP on 127.0.0.1: 278 requests built by our X12
+channel, answers read by our 278 response reader (or our 999 reader), the same rules as the PAS
+side, resubmissions, and a malformed interchange answered with a located 999 rejection."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.integration.test_payer_sim_pas import INFUSION, RULES, START, Clock, request_for
+from tests.integration.web.live_server import serving
+
+from precert.channels.x12.ack999 import read_999
+from precert.channels.x12.envelope import ControlCounter
+from precert.channels.x12.tx278 import build_278
+from precert.channels.x12.tx278_read import Response278, ResultKind, read_responses
+from precert.domain.authorizations import AuthorizationRequest, ServiceLine
+from precert.domain.determinations import Outcome
+from precert.payer_sim.app import create_sim_app
+from precert.payer_sim.state import State
+
+EDI = {"content-type": "application/edi-x12"}
+
+
+class X12Sim:
+    def __init__(self, url: str, clock: Clock, state_dir: Path) -> None:
+        self.http = httpx.Client(base_url=url, timeout=30)
+        self.clock = clock
+        self.state_dir = state_dir
+        self.controls = ControlCounter()
+
+    def interchange(self, request: AuthorizationRequest, attempt: int = 1) -> str:
+        return build_278(request, at=START, next_control=self.controls, attempt=attempt)
+
+    def post(self, text: str) -> httpx.Response:
+        response = self.http.post("/x12", content=text.encode(), headers=EDI)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("application/edi-x12")
+        return response
+
+    def decision(self, request: AuthorizationRequest, attempt: int = 1) -> Response278:
+        text = self.post(self.interchange(request, attempt)).text
+        (result,) = read_responses(text, lines=request.lines)
+        return result
+
+
+@pytest.fixture()
+def sim(tmp_path: Path) -> Iterator[X12Sim]:
+    clock = Clock()
+    with serving(create_sim_app(RULES, tmp_path / "sim", clock, interval=0.02)) as url:
+        sim = X12Sim(url, clock, tmp_path / "sim")
+        yield sim
+        sim.http.close()
+
+
+def authorizations(state_dir: Path) -> int:
+    state = State(state_dir)
+    try:
+        return state.authorization_count()
+    finally:
+        state.close()
+
+
+def test_an_approval_carries_an_authorization_number(sim: X12Sim) -> None:
+    request = request_for("x12-approve", "OK-1")
+    result = sim.decision(request)
+    assert result.kind is ResultKind.DECIDED
+    assert result.action == "A1"
+    assert result.trace == "x12-approve.1"
+    assert result.certification_number.startswith("SIM")
+    determination = result.determination
+    assert determination is not None
+    assert determination.outcome is Outcome.APPROVED
+    assert determination.authorization_number == result.certification_number
+    assert [line.approved_units for line in determination.lines] == [1, 3]
+
+
+def test_a_denial_carries_its_reason_and_no_number(sim: X12Sim) -> None:
+    result = sim.decision(request_for("x12-deny", "DENY-1"))
+    assert result.action == "A3"
+    assert result.certification_number == ""
+    assert result.determination is not None
+    assert result.determination.outcome is Outcome.DENIED
+    assert result.determination.reason_codes == ("0U",)
+    assert authorizations(sim.state_dir) == 0
+
+
+def test_a_partial_approval_grants_fewer_units(sim: X12Sim) -> None:
+    request = request_for("x12-partial", "PART-1", INFUSION)
+    result = sim.decision(request)
+    assert result.action == "A2"
+    assert [(line.action, line.code, line.units) for line in result.lines] == [("A2", "J1745", 1)]
+    assert result.determination is not None
+    assert result.determination.outcome is Outcome.PARTIALLY_APPROVED
+    assert result.determination.authorization_number.startswith("SIM")
+
+
+def test_a_modified_approval_names_the_code_granted_instead(sim: X12Sim) -> None:
+    asked = ServiceLine("70553", 1, dt.date(2030, 3, 2), dt.date(2030, 3, 2), "22", ("G43.909",))
+    result = sim.decision(request_for("x12-modify", "OK-2", asked))
+    assert result.action == "A6"
+    assert [(line.action, line.code) for line in result.lines] == [("A6", "70551")]
+    assert result.determination is not None
+    assert result.determination.lines[0].covered_code == "70551"
+    assert result.certification_number.startswith("SIM")
+
+
+def test_contact_payer_and_not_required(sim: X12Sim) -> None:
+    call = sim.decision(request_for("x12-call", "CALL-1"))
+    assert (call.kind, call.action) == (ResultKind.CONTACT_PAYER, "CT")
+    assert call.reference.startswith("SIMREF")
+    visit = ServiceLine("99214", 1, dt.date(2030, 3, 2), dt.date(2030, 3, 2), "11", ("I10",))
+    free = sim.decision(request_for("x12-free", "OK-3", visit))
+    assert free.action == "NA"
+    assert free.determination is not None
+    assert free.determination.outcome is Outcome.NOT_REQUIRED
+
+
+def test_mixed_lines_are_certified_in_part_and_not_required_lines_do_not_count(
+    sim: X12Sim,
+) -> None:
+    visit = ServiceLine("99214", 1, dt.date(2030, 3, 2), dt.date(2030, 3, 2), "11", ("I10",))
+    mri = request_for("x12-mixed", "OK-7").lines[0]
+    free = sim.decision(request_for("x12-mixed", "OK-7", mri, visit))
+    assert free.action == "A1"
+    assert [line.action for line in free.lines] == ["A1", "NA"]
+    infusion = ServiceLine("J1745", 3, dt.date(2030, 3, 2), dt.date(2030, 3, 2), "11", ("K50.90",))
+    mixed = sim.decision(request_for("x12-mixed-2", "PART-2", mri, infusion))
+    assert mixed.action == "A2"
+    assert [line.action for line in mixed.lines] == ["A1", "A2"]
+    assert mixed.certification_number.startswith("SIM")
+
+
+def test_a_pended_request_is_decided_when_asked_again_after_its_delay(sim: X12Sim) -> None:
+    request = request_for("x12-pend", "PEND-1")
+    first = sim.decision(request)
+    assert (first.kind, first.action) == (ResultKind.PENDED, "A4")
+    assert first.reference.startswith("SIMREF")
+    assert sim.decision(request).action == "A4"  # still pended: the same answer
+    sim.clock.now = START + dt.timedelta(seconds=61)
+    later = sim.decision(request, attempt=2)
+    assert later.action == "A1"
+    assert later.certification_number.startswith("SIM")
+    assert later.reference == ""
+
+
+def test_an_unknown_member_is_rejected_on_the_subscriber(sim: X12Sim) -> None:
+    result = sim.decision(request_for("x12-unknown", "UNK-1"))
+    assert result.kind is ResultKind.REJECTED
+    assert result.follow_up == "C"
+    (issue,) = result.issues
+    assert "AAA03 75" in issue.message
+    assert issue.location.endswith("(AAA) loop 2000C")
+    text = sim.post(sim.interchange(request_for("x12-unknown-2", "UNK-2"))).text
+    assert "AAA*N**75*C" in text
+
+
+def test_the_same_trace_again_gets_the_same_answer_and_one_authorization(sim: X12Sim) -> None:
+    request = request_for("x12-twice", "OK-4")
+    first = sim.post(sim.interchange(request)).text
+    again = sim.post(sim.interchange(request)).text  # a retry: new ISA control number
+    (one,), (two,) = read_responses(first), read_responses(again)
+    assert one.certification_number and one.certification_number == two.certification_number
+    assert first == again  # the stored answer, byte for byte
+    assert authorizations(sim.state_dir) == 1
+    other = sim.decision(request_for("x12-other", "OK-5"))
+    assert other.certification_number != one.certification_number
+    assert authorizations(sim.state_dir) == 2
+
+
+def test_a_malformed_interchange_gets_a_rejecting_999_with_a_located_ik3(sim: X12Sim) -> None:
+    text = sim.interchange(request_for("x12-bad", "OK-6"))
+    broken = text.replace("DMG*D8*19700101", "DMG*D8*19701399")
+    assert broken != text
+    answer = sim.post(broken).text
+    assert answer.startswith("ISA")
+    (group,) = read_999(answer)
+    (transaction,) = group.sets
+    assert transaction.code == "278"
+    assert not transaction.accepted
+    assert transaction.errors, "the 999 names the failing segment"
+    error = transaction.errors[0]
+    assert error.tag == "DMG"
+    assert int(error.position) > 0
+    assert authorizations(sim.state_dir) == 0
+
+
+def test_a_body_that_is_not_x12_is_a_400_saying_what_to_send(sim: X12Sim) -> None:
+    response = sim.http.post("/x12", content=b"hello", headers=EDI)
+    assert response.status_code == 400
+    assert "ISA" in response.text
