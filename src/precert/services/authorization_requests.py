@@ -146,7 +146,7 @@ def _create(
 ) -> Created:
     request = parsed.build(str(uuid.uuid4()))
     with ctx.uow() as uow:
-        repo = _repository(ctx, uow)
+        repo = request_repository(ctx, uow)
         if idempotency_key is not None:
             earlier = repo.by_idempotency_key(actor.organization_id, idempotency_key)
             if earlier is not None:  # a retried call: answer what the first one created
@@ -185,7 +185,7 @@ def list_page(
         )
     after = None if cursor is None else _decode_cursor(cursor)
     with ctx.uow() as uow:
-        found, more = _repository(ctx, uow).search_page(
+        found, more = request_repository(ctx, uow).search_page(
             actor.organization_id,
             status=wanted,
             payer_id=payer,
@@ -211,7 +211,7 @@ def list_requests(
     """The organization's requests, newest first; `member_id` is an exact blind-index search."""
     wanted = None if status is None else _status(status)
     with ctx.uow() as uow:
-        found = _repository(ctx, uow).search(
+        found = request_repository(ctx, uow).search(
             actor.organization_id,
             status=wanted,
             payer_id=payer,
@@ -227,7 +227,7 @@ def list_requests(
 
 def get_request(ctx: Context, actor: Requester, request_id: str) -> RequestDetail:
     with ctx.uow() as uow:
-        repo = _repository(ctx, uow)
+        repo = request_repository(ctx, uow)
         request = repo.get(actor.organization_id, request_id)
         detail = RequestDetail(
             request,
@@ -279,7 +279,7 @@ def mark_ready(
     at = now or ctx.now()
     reason = (override_reason or "").strip()
     with ctx.uow() as uow:
-        repo = _repository(ctx, uow)
+        repo = request_repository(ctx, uow)
         request = repo.get(actor.organization_id, request_id)
         attached = DocumentRepository(uow.session, FieldCipher.from_settings(ctx.settings))
         missing = missing_documents(request, attached.of_request(actor.organization_id, request_id))
@@ -406,7 +406,7 @@ def _change(
     """Load, change through the domain, save with its timeline event and audit event, commit."""
     _require_changer(actor, "change requests")
     with ctx.uow() as uow:
-        repo = _repository(ctx, uow)
+        repo = request_repository(ctx, uow)
         request = repo.get(actor.organization_id, request_id)
         changed, event = change(request)
         repo.save(changed, next_action_at=next_action(changed, at, determination()))
@@ -493,11 +493,6 @@ def require_changer(actor: Requester, action: str) -> None:
     _require_changer(actor, action)
 
 
-def request_repository(ctx: Context, uow: UnitOfWork) -> RequestRepository:
-    """The request repository on this unit of work (for the other request use cases)."""
-    return _repository(ctx, uow)
-
-
 def _require_changer(actor: Requester, action: str) -> None:
     if actor.role in CHANGERS:
         return
@@ -505,7 +500,9 @@ def _require_changer(actor: Requester, action: str) -> None:
     raise PermissionDenied(message, [Issue("forbidden", message, "role")])
 
 
-def _repository(ctx: Context, uow: UnitOfWork) -> RequestRepository:
+def request_repository(ctx: Context, uow: UnitOfWork) -> RequestRepository:
+    """The request repository on this unit of work, with this installation's cipher and blind
+    index: every service that reads or writes requests builds it here."""
     settings = ctx.settings
     return RequestRepository(
         uow.session, FieldCipher.from_settings(settings), BlindIndex.from_settings(settings)
@@ -573,7 +570,7 @@ def create_drafts(
     """
     _require_changer(actor, "create requests")
     with ctx.uow() as uow:
-        repo = _repository(ctx, uow)
+        repo = request_repository(ctx, uow)
         found = repo.keyed(actor.organization_id, [key for _, key in drafts])
         new: list[NewRequest] = []
         for parsed, key in drafts:

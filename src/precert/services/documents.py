@@ -26,7 +26,6 @@ from precert.domain.authorizations import (
     apply,
 )
 from precert.errors import InvalidInput, Issue, PermissionDenied
-from precert.security.blind_index import BlindIndex
 from precert.security.crypto import FieldCipher
 from precert.services.accounts import Role
 from precert.services.audit import record
@@ -34,6 +33,7 @@ from precert.services.authorization_requests import (
     Requester,
     missing_documents,
     next_action,
+    request_repository,
     required_documents,
 )
 from precert.services.context import Context
@@ -333,8 +333,7 @@ def _require_uploader(actor: Requester, action: str = "upload") -> None:
 
 def _repositories(ctx: Context, uow: UnitOfWork) -> tuple[RequestRepository, DocumentRepository]:
     cipher = FieldCipher.from_settings(ctx.settings)
-    requests = RequestRepository(uow.session, cipher, BlindIndex.from_settings(ctx.settings))
-    return requests, DocumentRepository(uow.session, cipher)
+    return request_repository(ctx, uow), DocumentRepository(uow.session, cipher)
 
 
 def _audit(

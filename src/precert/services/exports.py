@@ -14,21 +14,18 @@ from enum import StrEnum
 from pathlib import Path
 
 import httpx
-from sqlalchemy.orm import Session
 
 from precert.domain.authorizations import AuthorizationRequest, Status
 from precert.errors import InvalidInput, Issue, NotFound
 from precert.notify.export import Row, write_csv, write_xlsx
 from precert.notify.sheets import ServiceAccount, SheetsAppender
-from precert.security.blind_index import BlindIndex
-from precert.security.crypto import FieldCipher
 from precert.services.accounts import Actor, actor_for, normalise_email
 from precert.services.audit import SYSTEM, record
-from precert.services.authorization_requests import ENTITY
+from precert.services.authorization_requests import ENTITY, request_repository
 from precert.services.context import Context
 from precert.services.notifications import HTTP_TIMEOUT, request_link
 from precert.store.accounts import OrganizationRepository, UserRepository
-from precert.store.requests import RequestRepository
+from precert.store.uow import UnitOfWork
 
 # The queue without PHI, and the columns a person's export adds (patient names).
 COLUMNS = (
@@ -79,7 +76,7 @@ def export_queue(ctx: Context, actor: Actor, *, format: str, status: str | None 
     chosen = _format(format)
     at = ctx.now()
     with ctx.uow() as uow:
-        found = _requests(ctx, uow.session, actor.organization_id, status)
+        found = _requests(ctx, uow, actor.organization_id, status)
         record(
             uow,
             actor=actor.email,
@@ -156,7 +153,7 @@ def push_queue_to_sheet(ctx: Context, *, client: httpx.Client | None = None) -> 
                 "PRECERT_SHEETS_ORGANIZATION names no organization; use a name from "
                 "`precert orgs create`.",
             )
-        found = _requests(ctx, uow.session, organization.id, None)
+        found = _requests(ctx, uow, organization.id, None)
         phi = settings.sheets_include_phi
         if phi:
             reason = f"Google Sheets push with patient names: {len(found)} requests"
@@ -199,12 +196,9 @@ def _borrowed(client: httpx.Client) -> Iterator[httpx.Client]:
 
 
 def _requests(
-    ctx: Context, session: Session, organization_id: str, status: str | None
+    ctx: Context, uow: UnitOfWork, organization_id: str, status: str | None
 ) -> list[AuthorizationRequest]:
-    settings = ctx.settings
-    repo = RequestRepository(
-        session, FieldCipher.from_settings(settings), BlindIndex.from_settings(settings)
-    )
+    repo = request_repository(ctx, uow)
     wanted = None if status is None else _status(status)
     found = repo.search(organization_id, status=wanted)
     if wanted is None:

@@ -18,10 +18,12 @@ from precert.domain.authorizations import (
 from precert.domain.determinations import Determination
 from precert.domain.followups import work_items
 from precert.errors import InvalidInput
-from precert.security.blind_index import BlindIndex
-from precert.security.crypto import FieldCipher
 from precert.services.audit import SYSTEM, record
-from precert.services.authorization_requests import ENTITY, follow_up_moments
+from precert.services.authorization_requests import (
+    ENTITY,
+    follow_up_moments,
+    request_repository,
+)
 from precert.services.context import Context
 from precert.services.notifications import plan_work_item
 from precert.services.request_payloads import parse_determination
@@ -43,7 +45,8 @@ class Due:
 def sweep(ctx: Context, *, now: dt.datetime, limit: int = SWEEP_BATCH) -> list[Due]:
     """Requests of every organization whose next_action_at is at or before `now`, soonest first."""
     with ctx.uow() as uow:
-        return [Due(org, request_id) for org, request_id in _repository(ctx, uow).due(now, limit)]
+        due = request_repository(ctx, uow).due(now, limit)
+        return [Due(org, request_id) for org, request_id in due]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +62,7 @@ def follow_up(ctx: Context, organization_id: str, request_id: str, *, now: dt.da
     """Flag the request with its most urgent work item (unless already flagged with that message),
     log a notice of it per configured outlet, and move next_action_at past `now`."""
     with ctx.uow() as uow:
-        repo = _repository(ctx, uow)
+        repo = request_repository(ctx, uow)
         request = repo.get(organization_id, request_id)
         determination = _determination(repo, request, ctx.today())
         items = work_items(request, now=now, determination=determination)
@@ -117,11 +120,4 @@ def _audit(uow: UnitOfWork, request: AuthorizationRequest, reason: str, at: dt.d
         organization_id=request.organization_id,
         reason=reason,
         at=at,
-    )
-
-
-def _repository(ctx: Context, uow: UnitOfWork) -> RequestRepository:
-    settings = ctx.settings
-    return RequestRepository(
-        uow.session, FieldCipher.from_settings(settings), BlindIndex.from_settings(settings)
     )
