@@ -107,7 +107,7 @@ def create_request(
 ) -> AuthorizationRequest:
     """A new draft request with the requirement answer captured, or InvalidInput naming every
     problem (nothing saved). The same idempotency key returns the request it created before."""
-    _require_changer(actor, "create requests")
+    require_changer(actor, "create requests")
     at = now or ctx.now()
     parsed = parse_request(ctx, payload, organization_id=actor.organization_id, at=at)
     return _create(ctx, actor, parsed, idempotency_key, at).request
@@ -124,7 +124,7 @@ def create_or_replay(
     """Create once per idempotency key (the API's Idempotency-Key header): a replay with the same
     body answers the first request; the same key with a different body is a Conflict (409)."""
     key = _checked_key(idempotency_key)
-    _require_changer(actor, "create requests")
+    require_changer(actor, "create requests")
     at = now or ctx.now()
     parsed = parse_request(ctx, payload, organization_id=actor.organization_id, at=at)
     created = _create(ctx, actor, parsed, key, at)
@@ -275,7 +275,7 @@ def mark_ready(
     """Make a draft ready: at once when its documentation checklist is complete; otherwise only
     with a person's override reason (kept on the timeline and in the audit), else refused (409)
     with the missing documents listed."""
-    _require_changer(actor, "change requests")
+    require_changer(actor, "change requests")
     at = now or ctx.now()
     reason = (override_reason or "").strip()
     with ctx.uow() as uow:
@@ -404,7 +404,7 @@ def _change(
     determination: Callable[[], Determination | None] = lambda: None,
 ) -> AuthorizationRequest:
     """Load, change through the domain, save with its timeline event and audit event, commit."""
-    _require_changer(actor, "change requests")
+    require_changer(actor, "change requests")
     with ctx.uow() as uow:
         repo = request_repository(ctx, uow)
         request = repo.get(actor.organization_id, request_id)
@@ -490,10 +490,6 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
 
 def require_changer(actor: Requester, action: str) -> None:
     """PermissionDenied unless the actor's role may change requests (admin, specialist)."""
-    _require_changer(actor, action)
-
-
-def _require_changer(actor: Requester, action: str) -> None:
     if actor.role in CHANGERS:
         return
     message = f"{actor.role.value}s cannot {action}; ask an admin or a specialist"
@@ -568,7 +564,7 @@ def create_drafts(
 
     No audit event per request: the caller records one for the whole batch (how many created).
     """
-    _require_changer(actor, "create requests")
+    require_changer(actor, "create requests")
     with ctx.uow() as uow:
         repo = request_repository(ctx, uow)
         found = repo.keyed(actor.organization_id, [key for _, key in drafts])
