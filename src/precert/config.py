@@ -78,6 +78,22 @@ class Settings(BaseSettings):
     fax_sender_name: str = "Prior authorization team"
     fax_sender_phone: str = ""
     fax_sender_number: str = ""
+    # Electronic channels (docs/channels.md). X12 278 goes to one clearinghouse: real time by a
+    # CORE-style HTTP POST (x12_url with its credentials), or batch through a drop folder
+    # (x12_drop_dir/outbox, answers read from x12_drop_dir/inbox). Neither set = no x12 channel.
+    x12_url: str | None = None
+    x12_username: str = ""
+    x12_password: SecretStr | None = None
+    x12_drop_dir: Path | None = None
+    x12_sender_id: str = "PRECERT"  # ISA06/GS02: the id the clearinghouse knows us by
+    x12_timeout_seconds: float = 60.0  # CORE real time: an answer within 60 s or none
+    # Da Vinci PAS: the payers whose FHIR API we may use, "payer-id=https://base/fhir,..."; a payer
+    # not listed is not sent PAS requests even if its pack lists fhir-pas (it needs registration).
+    pas_endpoints: Annotated[dict[str, str], NoDecode] = {}
+    pas_token: SecretStr | None = None  # a bearer token for the payers' PAS APIs
+    pas_timeout_seconds: float = 30.0
+    # How often a submitted, undecided electronic request is asked about (278 inquiry/$inquire).
+    inquiry_minutes: int = 60
 
     # Notifications (docs/notifications.md). Nothing configured = nothing sent.
     base_url: str = "http://127.0.0.1:8000"  # links in notices: <base_url>/requests/<id>
@@ -99,6 +115,24 @@ class Settings(BaseSettings):
     sheets_range: str = "Queue!A1"
     sheets_api_url: str = "https://sheets.googleapis.com"
     sheets_include_phi: bool = False
+
+    @field_validator("pas_endpoints", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = {}
+            for item in (part.strip() for part in value.split(",")):
+                payer, sep, url = item.partition("=")
+                if not item:
+                    continue
+                if not sep or not payer.strip() or not url.strip():
+                    raise ValueError(
+                        "PRECERT_PAS_ENDPOINTS must look like payer-id=https://payer/fhir, "
+                        "entries separated by commas"
+                    )
+                pairs[payer.strip()] = url.strip().rstrip("/")
+            return pairs
+        return value
 
     @field_validator("notify_events", "notify_email_to", mode="before")
     @classmethod
@@ -174,6 +208,7 @@ def notification_problems(settings: Settings) -> list[str]:
                 f"{MIN_WEBHOOK_SECRET_CHARS} characters; generate one with: {KEY_COMMAND}"
             )
     problems.extend(_smtp_problems(settings))
+    problems.extend(channel_problems(settings))
     if settings.sheets_spreadsheet_id:
         if settings.sheets_credentials_file is None:
             problems.append(
@@ -187,6 +222,23 @@ def notification_problems(settings: Settings) -> list[str]:
             )
     if not settings.sheets_api_url.startswith(("http://", "https://")):
         problems.append("PRECERT_SHEETS_API_URL must start with http:// or https://")
+    return problems
+
+
+def channel_problems(settings: Settings) -> list[str]:
+    """What is wrong with the electronic channel settings, each naming the setting to fix."""
+    problems = []
+    if settings.x12_url is not None and not settings.x12_url.startswith(("http://", "https://")):
+        problems.append("PRECERT_X12_URL must be the clearinghouse's http(s) real-time address")
+    if settings.x12_password is not None and not settings.x12_username:
+        problems.append("PRECERT_X12_USERNAME must be set when PRECERT_X12_PASSWORD is")
+    if not 1 <= len(settings.x12_sender_id) <= 15 or not settings.x12_sender_id.isalnum():
+        problems.append("PRECERT_X12_SENDER_ID must be 1-15 letters or digits (ISA06)")
+    for payer, url in settings.pas_endpoints.items():
+        if not url.startswith(("http://", "https://")):
+            problems.append(f"PRECERT_PAS_ENDPOINTS: {payer}'s address must be an http(s) URL")
+    if settings.inquiry_minutes < 1:
+        problems.append("PRECERT_INQUIRY_MINUTES must be at least 1")
     return problems
 
 

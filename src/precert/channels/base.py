@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar, NamedTuple, Protocol
 
 from precert.domain.authorizations import AuthorizationRequest
@@ -30,11 +31,13 @@ class SubmittedDocument(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """Where the payer's configuration says to send it: the pack's channel entry (type, address)."""
+    """Where the payer's configuration says to send it: the pack's channel entry (type, address,
+    and for electronic channels how a pended decision comes back: `inquiry` or `subscription`)."""
 
     type: str
     address: str = ""
     note: str = ""
+    pended: str = ""
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -61,6 +64,41 @@ class Submission:
         )
 
 
+class AnswerKind(StrEnum):
+    """What an electronic payer said back, as far as the request's status is concerned."""
+
+    DECIDED = "decided"  # a Determination to record: approved, partial, denied, not required
+    PENDED = "pended"  # under review; the decision comes later (inquiry or subscription)
+    INFO_REQUESTED = "info_requested"  # pended, and the payer asks for documents
+    CONTACT_PAYER = "contact_payer"  # a person must call the payer (X12 CT, PAS CT)
+
+
+@dataclass(frozen=True, slots=True)
+class PayerAnswer:
+    """The payer's answer to a submission or an inquiry, read by the channel from its own format
+    (278 response, PAS ClaimResponse). A payer *rejection* (AAA, a 999 reject, an
+    OperationOutcome) is not an answer: the channel raises PayerRejected instead.
+
+    `reference` is the payer's tracking number (REF*NT, the pending preAuthRef); `message` what a
+    person should read (MSG, the documents asked for); `documents` the payer's requested items.
+    """
+
+    kind: AnswerKind
+    determination: Determination | None = None
+    reference: str = ""
+    message: str = ""
+    documents: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "determination": self.determination.as_dict() if self.determination else None,
+            "reference": self.reference,
+            "message": self.message,
+            "documents": list(self.documents),
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class Receipt:
     """Proof the request reached the payer's channel: which channel, its reference, when, and
@@ -70,14 +108,20 @@ class Receipt:
     reference: str
     sent_at: dt.datetime
     details: Mapping[str, Any] = field(default_factory=dict)
+    # An electronic channel's synchronous answer (X12 278 real time, PAS $submit); None for a fax,
+    # a person's record, or a batch file drop whose answer comes later.
+    answer: PayerAnswer | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "channel": self.channel,
             "reference": self.reference,
             "sent_at": self.sent_at.isoformat(),
             "details": dict(self.details),
         }
+        if self.answer is not None:
+            out["answer"] = self.answer.kind.value
+        return out
 
     @classmethod
     def from_dict(cls, value: Mapping[str, Any]) -> Receipt:
@@ -92,14 +136,19 @@ class Receipt:
 class Channel(Protocol):
     """One way of reaching a payer. `transmits`: submit itself sends something irreversible (a
     fax, an X12 278), so the caller writes a durable "about to submit" record first; the manual
-    channel only records what a person already did."""
+    channel only records what a person already did. `inquires`: `check` can ask the payer (X12
+    278 inquiry, PAS $inquire); the scheduled inquiry only runs for such channels.
+
+    A submission whose response was lost is retried with a new attempt number but the same
+    request identity (278 TRN prefix, PAS Claim identifier), so the payer answers it once."""
 
     name: ClassVar[str]
     transmits: ClassVar[bool]
+    inquires: ClassVar[bool]
 
     def submit(self, submission: Submission) -> Receipt: ...
 
-    def check(self, receipt: Receipt) -> Determination | None:
-        """The payer's decision if the channel can look it up; None while it is still pending
-        (or when the channel has no look-up, as with fax and phone)."""
+    def check(self, submission: Submission, receipt: Receipt) -> PayerAnswer | None:
+        """The payer's current answer on an earlier submission if the channel can look it up;
+        None when it cannot (fax and phone: a person records the decision)."""
         ...

@@ -11,8 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from precert.channels.base import Receipt, Submission
-from precert.domain.determinations import Determination
+from precert.channels.base import PayerAnswer, Receipt, Submission
 from precert.errors import InvalidInput
 
 METHODS = ("phone", "fax", "portal")
@@ -76,6 +75,7 @@ class ManualChannel:
 
     name: ClassVar[str] = "manual"
     transmits: ClassVar[bool] = False
+    inquires: ClassVar[bool] = False
 
     def __init__(self, *, clock: Callable[[], dt.datetime] = _utc_now) -> None:
         self._clock = clock
@@ -85,5 +85,5 @@ class ManualChannel:
         reference = details.get("reference") or details.get("fax_confirmation") or ""
         return Receipt(self.name, reference, self._clock(), details)
 
-    def check(self, receipt: Receipt) -> Determination | None:
+    def check(self, submission: Submission, receipt: Receipt) -> PayerAnswer | None:
         return None  # the person records the decision when the payer calls or faxes back

@@ -14,10 +14,9 @@ from typing import Any, ClassVar
 
 from pypdf import PdfReader
 
-from precert.channels.base import Receipt, Submission
+from precert.channels.base import PayerAnswer, Receipt, Submission
 from precert.channels.fax.sender import FaxSender, normalized_number
 from precert.domain.authorizations import AuthorizationRequest
-from precert.domain.determinations import Determination
 from precert.errors import ChannelMisconfigured, ChannelUnavailable, InvalidInput, Issue
 from precert.reports.fax_packet import (
     IMAGE_TYPES,
@@ -53,6 +52,7 @@ class FaxChannel:
 
     name: ClassVar[str] = "fax"
     transmits: ClassVar[bool] = True
+    inquires: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -95,7 +95,7 @@ class FaxChannel:
         }
         return Receipt(self.name, faxed.reference, faxed.sent_at, details)
 
-    def check(self, receipt: Receipt) -> Determination | None:
+    def check(self, submission: Submission, receipt: Receipt) -> PayerAnswer | None:
         return None
 
     def packet(self, submission: Submission, *, on: dt.date) -> FaxPacket:
