@@ -1,6 +1,7 @@
 """The payer simulator's `POST /x12` over real HTTP on 127.0.0.1: 278 requests built by our X12
 channel, answers read by our 278 response reader (or our 999 reader), the same rules as the PAS
-side, resubmissions, and a malformed interchange answered with a located 999 rejection."""
+side, resubmissions, and a malformed interchange answered with a located 999 rejection; 270
+eligibility inquiries answered with a 271 (coverage, plan dates, EB11 per service type, AAA 75)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,18 @@ from tests.integration.test_payer_sim_pas import INFUSION, RULES, START, Clock, 
 from tests.integration.web.live_server import serving
 
 from precert.channels.x12.ack999 import read_999
-from precert.channels.x12.envelope import ControlCounter
+from precert.channels.x12.envelope import ControlCounter, Party
+from precert.channels.x12.tx270 import build_270, inquiry_from_request
+from precert.channels.x12.tx271 import read_271
+from precert.channels.x12.tx271_write import Answer271, BenefitRow, write_271
 from precert.channels.x12.tx278 import build_278
 from precert.channels.x12.tx278_read import Response278, ResultKind, read_responses
 from precert.domain.authorizations import AuthorizationRequest, ServiceLine
 from precert.domain.determinations import Outcome
+from precert.domain.eligibility import AuthorizationFlag, service_type_for
 from precert.payer_sim.app import create_sim_app
 from precert.payer_sim.state import State
+from precert.payer_sim.x12 import SAMPLE_CODES
 
 EDI = {"content-type": "application/edi-x12"}
 
@@ -158,6 +164,18 @@ def test_an_unknown_member_is_rejected_on_the_subscriber(sim: X12Sim) -> None:
     assert "AAA*N**75*C" in text
 
 
+def test_a_corrected_request_after_a_rejection_is_adjudicated_anew(sim: X12Sim) -> None:
+    assert sim.decision(request_for("x12-fixed", "UNK-3")).kind is ResultKind.REJECTED
+
+    corrected = sim.decision(request_for("x12-fixed", "OK-3"), attempt=2)  # member id fixed
+
+    assert corrected.kind is ResultKind.DECIDED
+    assert corrected.certification_number.startswith("SIM")
+    again = sim.decision(request_for("x12-fixed", "OK-3"), attempt=3)
+    assert again.certification_number == corrected.certification_number
+    assert authorizations(sim.state_dir) == 1
+
+
 def test_the_same_trace_again_gets_the_same_answer_and_one_authorization(sim: X12Sim) -> None:
     request = request_for("x12-twice", "OK-4")
     first = sim.post(sim.interchange(request)).text
@@ -192,3 +210,103 @@ def test_a_body_that_is_not_x12_is_a_400_saying_what_to_send(sim: X12Sim) -> Non
     response = sim.http.post("/x12", content=b"hello", headers=EDI)
     assert response.status_code == 400
     assert "ISA" in response.text
+
+
+# -- 270 eligibility inquiries answered with a 271 -------------------------------------------
+
+
+def inquiry_text(request: AuthorizationRequest, controls: ControlCounter) -> str:
+    inquiry = inquiry_from_request(request, payer_name="Acme Health", provider_name="Clinic")
+    return build_270(
+        inquiry,
+        sender=Party("ZZ", "PRECERT"),
+        receiver=Party("ZZ", "ACME"),
+        at=START,
+        next_control=controls,
+    )
+
+
+def test_a_270_gets_active_coverage_plan_dates_and_eb11_per_service_type(sim: X12Sim) -> None:
+    visit = ServiceLine("99214", 1, dt.date(2030, 3, 2), dt.date(2030, 3, 2), "11", ("I10",))
+    request = request_for("x12-270", "OK-270", *request_for("x", "OK").lines, visit)
+    answer = sim.post(inquiry_text(request, sim.controls)).text
+    assert "ST*271*" in answer
+    check = read_271(answer).coverage_check()  # strict: the envelope is right
+    assert check.active is True
+    assert check.plan == "SIMULATED PLAN"
+    assert (check.plan_begin, check.plan_end) == (dt.date(2030, 1, 1), dt.date(2030, 12, 31))
+    assert check.trace_numbers == ("x12270",)  # our TRN02 echoed
+    assert check.service_types == ("30", "62", "88", "98")
+    assert check.for_service("62").authorization is AuthorizationFlag.REQUIRED  # MRI: approve
+    assert check.for_service("88").authorization is AuthorizationFlag.REQUIRED  # a drug
+    assert check.for_service("98").authorization is AuthorizationFlag.NOT_REQUIRED  # 9921*
+    assert check.for_service("62").covered is True
+    assert authorizations(sim.state_dir) == 0
+
+
+def test_a_270_for_an_unknown_member_gets_aaa_75_on_the_subscriber(sim: X12Sim) -> None:
+    for member in ("UNK-270", "SIM-UNKNOWN-1"):  # an unknown-member rule, and the fixed prefix
+        answer = sim.post(inquiry_text(request_for("x12-270-unk", member), sim.controls)).text
+        assert "AAA*N**75*C" in answer
+        reading = read_271(answer)
+        check = reading.coverage_check()
+        assert check.active is None
+        assert check.benefits == ()
+        (reject,) = check.rejects
+        assert (reject.reason, reject.follow_up) == ("75", "C")
+        assert "loop 2100C" in reject.issue.location
+
+
+def test_a_270_with_a_broken_envelope_gets_a_rejecting_999(sim: X12Sim) -> None:
+    text = inquiry_text(request_for("x12-270-bad", "OK-271"), sim.controls)
+    broken = text.replace("SE*", "SE*99", 1)  # a wrong segment count
+    assert broken != text
+    (group,) = read_999(sim.post(broken).text)
+    assert group.functional_id == "HS"
+    assert not group.sets[0].accepted
+
+
+def test_every_sample_code_stands_for_its_service_type() -> None:
+    for service_type, codes in SAMPLE_CODES.items():
+        for code in codes:
+            assert service_type_for(code) == service_type, code
+
+
+def test_the_271_writer_reads_back_through_our_271_reader() -> None:
+    request = request_for("x12-271-write", "OK-272")
+    inquiry = inquiry_from_request(request, payer_name="Acme Health", provider_name="Clinic")
+    answer = Answer271(
+        inquiry,
+        benefits=(
+            BenefitRow("1", "30", plan="Gold Plan"),
+            BenefitRow("1", "62", authorization="Y", in_network="Y", message="Call for MRI"),
+            BenefitRow("6", "AL"),
+        ),
+        plan_begin=dt.date(2030, 1, 1),
+        plan_end=dt.date(2030, 6, 30),
+    )
+    text = write_271(
+        [answer],
+        sender=Party("ZZ", "ACME"),
+        receiver=Party("ZZ", "PRECERT"),
+        at=START,
+        next_control=ControlCounter(),
+    )
+    check = read_271(text).coverage_check()
+    assert check.member_id == "OK-272"
+    assert check.payer_id == "acme-health"
+    assert (check.active, check.plan, check.plan_end) == (True, "GOLD PLAN", dt.date(2030, 6, 30))
+    mri = check.for_service("62")
+    assert mri.authorization is AuthorizationFlag.REQUIRED
+    assert mri.messages == ("CALL FOR MRI",)
+    assert [b.in_network for b in check.benefits] == [None, True, None]
+    assert check.for_service("AL").covered is False
+    rejected = write_271(
+        [Answer271(inquiry, reject=("72", "C"))],
+        sender=Party("ZZ", "ACME"),
+        receiver=Party("ZZ", "PRECERT"),
+        at=START,
+        next_control=ControlCounter(),
+    )
+    (reject,) = read_271(rejected).rejects
+    assert (reject.reason, reject.follow_up, reject.can_resubmit) == ("72", "C", True)

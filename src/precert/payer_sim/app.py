@@ -4,8 +4,9 @@ OperationOutcomes (400 for a body that is not JSON, 422 for a Bundle that breaks
 404 for an inquiry about a request never submitted). Every request received is appended to the
 received log in the state directory.
 
-`POST /x12` takes one X12 interchange (payer_sim/x12.py): 200 with the 278 response or a
-rejecting 999 (application/edi-x12); 400 text for a body with no readable ISA or no 278 request.
+`POST /x12` takes one X12 interchange (payer_sim/x12.py): a 278 request is answered with a 278
+response, a 270 with a 271, a broken interchange with a rejecting 999 (all application/edi-x12);
+400 text for a body with no readable ISA or no request.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def create_sim_app(
 
     @app.post("/x12")
     async def x12(request: Request) -> Response:
-        """One interchange per body (CORE real time): the 278 response, or a rejecting 999."""
+        """One interchange per body (CORE real time): the 278 or 271 answer, or a rejecting 999."""
         text = (await request.body()).decode("utf-8", "replace")
         payer: X12Payer = holder["x12"]
         try:

@@ -6,6 +6,15 @@ number, REF*NT, DTP*AAH); an unknown member gets AAA*N**75*C on the subscriber. 
 kept in the simulator's state under the request key of the trace number (`trace_key`), so the
 same request again gets the same answer and never a second authorization. A file that breaks the
 envelope or X217 rules is answered with a rejecting 999 (IK3/IK4 at the failing segment).
+
+A 270 eligibility inquiry (ST01 270) is answered with a 271 (channels/x12/tx271_write.py): active
+coverage (EB*1, plan coverage 30) for a plan running through the service date's calendar year
+(DTP*346/347), then one EB*1 per service type asked (EQ) whose EB11 is Y (authorization required)
+unless the rules answer "not-required" for every sample code of that type (`SAMPLE_CODES`; a
+type with no samples is asked about with no code, so only code-free rules apply). A member the
+rules treat as unknown (an `unknown-member` rule, or an id starting SIM-UNKNOWN) gets AAA*N**75*C
+on the subscriber and no benefits. Nothing about a 270 is stored: the same inquiry gets the same
+answer because the rules do not change. A 270 whose envelope is broken gets a rejecting 999.
 """
 
 from __future__ import annotations
@@ -15,7 +24,9 @@ import threading
 from collections.abc import Callable
 
 from precert.channels.x12.ack999 import acknowledge
-from precert.channels.x12.envelope import ControlCounter, Party, X12Document
+from precert.channels.x12.envelope import ControlCounter, Party, X12Document, read
+from precert.channels.x12.tx270 import EligibilityInquiry, read_270
+from precert.channels.x12.tx271_write import Answer271, BenefitRow, write_271
 from precert.channels.x12.tx278 import (
     LineAnswer,
     Request278,
@@ -30,6 +41,28 @@ from precert.payer_sim.rules import Decision, Kind
 from precert.payer_sim.simulator import Simulator, reference_for
 
 Clock = Callable[[], dt.datetime]
+
+PLAN_NAME = "SIMULATED PLAN"
+UNKNOWN_PREFIX = "SIM-UNKNOWN"
+# Codes that stand for a service type when a 270 asks about it (the 270 carries no codes): each
+# maps back to its type through domain.eligibility.service_type_for (a test checks that).
+SAMPLE_CODES: dict[str, tuple[str, ...]] = {
+    "2": ("27447", "29881"),
+    "4": ("71046", "73030"),
+    "5": ("80053",),
+    "6": ("77385",),
+    "33": ("98940",),
+    "48": ("99223",),
+    "62": ("70551", "70553", "72148"),
+    "76": ("90960",),
+    "86": ("99284",),
+    "88": ("J1745", "J0585"),
+    "98": ("99213", "99214"),
+    "AD": ("97165",),
+    "DM": ("E0601", "K0823"),
+    "MH": ("90834",),
+    "PT": ("97110", "97161"),
+}
 
 _LINE_ACTIONS = {
     Kind.APPROVE: "A1",
@@ -54,6 +87,8 @@ class X12Payer:
     def answer(self, text: str) -> str:
         """The interchange answering `text`: a 278 response per request, or a rejecting 999.
         InvalidInput when `text` has no readable ISA or holds no 278 request."""
+        if _is_270(text):
+            return self._answer_270(text)
         document = check_278(text)
         now = self.simulator.clock()
         if document.findings:
@@ -64,6 +99,53 @@ class X12Payer:
         to = _sender_of(document)
         return "".join(self._answer_one(r, to) for r in requests)
 
+    def _answer_270(self, text: str) -> str:
+        """The 271 for every subscriber inquiry of a 270 (see the module docstring)."""
+        document = read(text)
+        now = self.simulator.clock()
+        if document.findings:
+            return acknowledge(document, at=now, next_control=self.next_control)
+        inquiries = read_270(text)
+        if not inquiries:
+            raise InvalidInput.field("2000C", "The 270 holds no subscriber inquiry.", "x12.270")
+        answers = [self.eligibility(inquiry) for inquiry in inquiries]
+        reference = _bht_reference(document) or inquiries[0].trace
+        first = inquiries[0]
+        return write_271(
+            answers,
+            sender=Party("ZZ", _payer_party(first.payer_id)),
+            receiver=_sender_of(document),
+            at=now,
+            next_control=self.next_control,
+            reference=reference,
+        )
+
+    def eligibility(self, inquiry: EligibilityInquiry) -> Answer271:
+        """What the simulated payer says about one member's coverage."""
+        rules, payer, member = self.simulator.rules, inquiry.payer_id, inquiry.member_id
+        if member.startswith(UNKNOWN_PREFIX) or any(
+            rules.decide(payer, code, member).kind is Kind.UNKNOWN_MEMBER
+            for code in _codes_for(inquiry.service_types)
+        ):
+            # AAA03 75 subscriber not found, AAA04 C correct and resubmit.
+            return Answer271(inquiry, reject=("75", "C"))
+        year = inquiry.service_date.year if inquiry.service_date != dt.date.min else 2000
+        rows = [BenefitRow("1", "30", plan=PLAN_NAME)]
+        for service_type in dict.fromkeys(inquiry.service_types):
+            if service_type == "30":
+                continue  # the plan row answers it
+            free = all(
+                rules.decide(payer, code, member).kind is Kind.NOT_REQUIRED
+                for code in SAMPLE_CODES.get(service_type, ("",))
+            )
+            rows.append(BenefitRow("1", service_type, authorization="N" if free else "Y"))
+        return Answer271(
+            inquiry,
+            benefits=tuple(rows),
+            plan_begin=dt.date(year, 1, 1),
+            plan_end=dt.date(year, 12, 31),
+        )
+
     def _answer_one(self, r: Request278, to: Party) -> str:
         identifier = "x12:" + trace_key(r.trace)[0]
         state = self.simulator.state
@@ -71,10 +153,11 @@ class X12Payer:
             now = self.simulator.clock()
             stored, new = state.add(identifier, {"channel": "x12", "trace": r.trace}, now)
             kept = stored.response
-            if not new and kept:
+            if not new and kept and not kept.get("rejected"):
                 decide_at = kept.get("decide_at")
                 if not decide_at or dt.datetime.fromisoformat(str(decide_at)) > now:
                     return str(kept["x12"])  # a resubmission: the same answer, nothing new
+            # New, or a corrected resubmission after an AAA rejection: adjudicate what was sent.
             decisions = [
                 self.simulator.rules.decide(r.payer_id, line.code, r.member_id) for line in r.lines
             ]
@@ -100,7 +183,11 @@ class X12Payer:
             )
             # decide_at stays in the answer, not the row's column: the PAS decision thread reads
             # that column and knows only Bundles. A pended X12 request is decided when asked again.
-            answer = {"x12": text, "decide_at": decide_at.isoformat() if decide_at else None}
+            answer = {
+                "x12": text,
+                "decide_at": decide_at.isoformat() if decide_at else None,
+                "rejected": any(d.kind is Kind.UNKNOWN_MEMBER for d in decisions),
+            }
             state.answer(stored.number, answer, number, None)
             return text
 
@@ -170,3 +257,26 @@ def _sender_of(document: X12Document) -> Party:
 def _payer_party(payer_id: str) -> str:
     cleaned = "".join(c for c in payer_id.upper() if c.isalnum())
     return (cleaned or "PAYER")[:15]
+
+
+def _is_270(text: str) -> bool:
+    """Whether `text` holds a 270, without reading it all (the 278 path stays one parse): the
+    ISA fixes the element separator (position 3) and segment terminator (position 105)."""
+    if not text.startswith("ISA") or len(text) < 106:
+        return False
+    element, terminator = text[3], text[105]
+    header = f"ST{element}270{element}"
+    return any(f"{terminator}{gap}{header}" in text for gap in ("", "\n", "\r\n"))
+
+
+def _codes_for(service_types: tuple[str, ...]) -> list[str]:
+    codes = [code for t in service_types for code in SAMPLE_CODES.get(t, ())]
+    return codes or [""]
+
+
+def _bht_reference(document: X12Document) -> str:
+    for group in document.groups():
+        for transaction in group.sets:
+            if len(transaction.segments) > 1 and transaction.segments[1].tag == "BHT":
+                return transaction.segments[1].element(3)
+    return ""
