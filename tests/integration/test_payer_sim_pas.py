@@ -196,6 +196,20 @@ def test_an_unknown_member_is_rejected_at_the_coverage(sim: Sim) -> None:
     assert issue.location == "Claim.insurance[0].coverage"
 
 
+def test_a_corrected_request_after_a_rejection_is_adjudicated_anew(sim: Sim) -> None:
+    refused = sim.decision(request_for("req-corrected", "UNK-2"))
+    assert refused.kind is ResultKind.ERROR
+    assert sim.decision(request_for("req-corrected", "UNK-2")).kind is ResultKind.ERROR
+
+    corrected = sim.decision(request_for("req-corrected", "OK-2"))  # the member id fixed
+
+    assert corrected.kind is ResultKind.DECIDED
+    assert corrected.determination is not None
+    assert corrected.determination.authorization_number
+    again = sim.decision(request_for("req-corrected", "OK-2"))
+    assert again.determination == corrected.determination  # decided once, answered the same
+
+
 # -- pended, then decided and delivered -----------------------------------------------------
 
 

@@ -67,7 +67,10 @@ class Simulator:
             now = self.clock()
             stored, new = self.state.add(submitted.identifier, dict(bundle), now)
             if not new and stored.response:
-                return stored.response  # a resubmission: the same answer, nothing new
+                if not _rejected(stored.response):
+                    return stored.response  # a resubmission: the same answer, nothing new
+                # The payer refused it (unknown member): a corrected request is adjudicated anew.
+                self.state.replace_request(stored.number, dict(bundle))
             decisions = self._decisions(submitted)
             if any(d.kind is Kind.UNKNOWN_MEMBER for d in decisions):
                 response = rejection_bundle(submitted, now)
@@ -151,6 +154,13 @@ class Simulator:
             self.rules.decide(submitted.payer, item.code, submitted.member_id)
             for item in submitted.items
         ]
+
+
+def _rejected(response: Mapping[str, Any]) -> bool:
+    """Whether a stored answer is a rejection (ClaimResponse.outcome error), not a decision."""
+    entries = response.get("entry") or []
+    first = entries[0].get("resource", {}) if entries else {}
+    return first.get("resourceType") == "ClaimResponse" and first.get("outcome") == "error"
 
 
 def reference_for(number: int) -> str:

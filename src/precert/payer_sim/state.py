@@ -96,6 +96,14 @@ class State:
             ).fetchone()
         return _submission(row), cursor.rowcount == 1
 
+    def replace_request(self, number: int, request: dict[str, Any]) -> None:
+        """A corrected resubmission after a rejection: the new request replaces the refused one
+        (the row, and so the authorization number it may earn, stays the same)."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE submissions SET request = ? WHERE number = ?", (json.dumps(request), number)
+            )
+
     def answer(
         self,
         number: int,

@@ -13,6 +13,7 @@ become located Issues. Anything that is not a readable response raises InvalidIn
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -257,6 +258,10 @@ def _line(item: ItemReview, asked: dict[int, tuple[str, int]]) -> LineDecision:
         return LineDecision(code, 0, LineStatus.DENIED)
     approved_units = item.authorized_units if item.authorized_units is not None else units
     approved_code = item.authorized_code if item.authorized_code not in (None, code) else None
+    if approved_code is not None and not _PROCEDURE.fullmatch(approved_code.upper()):
+        # The IG's examples put an X12 service-type code (e.g. "3") in the authorized detail;
+        # only a CPT or HCPCS code can be the code a modified approval covers.
+        approved_code = None
     if item.action in (ReviewAction.PARTIAL, ReviewAction.MODIFIED):
         # Certified partial or modified: less than, or other than, what was asked.
         return LineDecision(code, approved_units, LineStatus.MODIFIED, approved_code)
@@ -319,6 +324,9 @@ def _review_parts(ext: Mapping[str, Any], at: str) -> tuple[ReviewAction, str, t
     number = _text(_value(parts.get("number"), "valueString"))
     reason = _code(_value(parts.get("reasonCode"), "valueCodeableConcept"))
     return action, number, (reason,) if reason else ()
+
+
+_PROCEDURE = re.compile(r"\d{5}|\d{4}[FTU]|[A-V]\d{4}")
 
 
 def _authorized_detail(ext: object, at: str) -> tuple[str | None, int | None]:
