@@ -6,12 +6,14 @@ cannot serve is refused with a precert error a person can act on, never a librar
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tests.integration.web.live_server import serving
 from tests.support.requests import WEB_PAYER_FAX, pdf_document
 
-from precert.channels.base import Channel, Destination, Submission, SubmittedDocument
+from precert.channels.base import Channel, Destination, PayerAnswer, Submission, SubmittedDocument
 from precert.channels.registry import CHANNELS, channel_named
 from precert.config import Settings
 from precert.domain.authorizations import (
@@ -21,8 +23,9 @@ from precert.domain.authorizations import (
     ServiceLine,
     Urgency,
 )
-from precert.domain.determinations import Determination
 from precert.errors import PrecertError
+from precert.payer_sim.app import create_sim_app
+from precert.payer_sim.rules import load_rules
 
 NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
 REQUIREMENT = {
@@ -59,21 +62,36 @@ def _submission(name: str, *, key: str = "contract-1", address: str = WEB_PAYER_
             SubmittedDocument("Clinical notes from the last 60 days", "application/pdf", notes),
         ),
         idempotency_key=key,
-        destination=Destination("fax" if name == "fax" else "phone", address),
+        destination=Destination(_pack_type(name), address),
         payer_name="Web Test Health (synthetic)",
         organization_name="Contract Clinic",
         details={"method": "phone", "reference": "CALL-1", "rep_name": "Rep Testname"},
     )
 
 
-def _channel(name: str, tmp_path: Path) -> Channel:
+def _pack_type(name: str) -> str:
+    return {"manual": "phone"}.get(name, name)
+
+
+@pytest.fixture(scope="module")
+def payer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The payer simulator, for the electronic channels (its default rules approve)."""
+    state = tmp_path_factory.mktemp("contract-sim")
+    with serving(create_sim_app(load_rules(), state, lambda: NOW)) as url:
+        yield url
+
+
+@pytest.fixture
+def make_channel(payer: str, tmp_path: Path) -> Callable[[str], Channel]:
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'unused.db'}",
         data_dir=tmp_path / "var",
         fax_sender_phone="(555) 010-0199",
         fax_sender_number="(555) 010-0198",
+        x12_url=f"{payer}/x12",
+        pas_endpoints={"web-test-payer": f"{payer}/fhir"},
     )
-    return channel_named(name, settings, clock=lambda: NOW)
+    return lambda name: channel_named(name, settings, clock=lambda: NOW)
 
 
 @pytest.fixture(params=sorted(CHANNELS))
@@ -82,44 +100,56 @@ def name(request: pytest.FixtureRequest) -> str:
     return value
 
 
-def test_the_registry_builds_each_channel_under_its_own_name(name: str, tmp_path: Path) -> None:
-    channel = _channel(name, tmp_path)
+def test_the_registry_builds_each_channel_under_its_own_name(
+    name: str, make_channel: Callable[[str], Channel]
+) -> None:
+    channel = make_channel(name)
     assert channel.name == name
     assert isinstance(channel.transmits, bool)
 
 
-def test_a_submission_answers_a_receipt_from_this_channel(name: str, tmp_path: Path) -> None:
-    receipt = _channel(name, tmp_path).submit(_submission(name))
+def test_a_submission_answers_a_receipt_from_this_channel(
+    name: str, make_channel: Callable[[str], Channel]
+) -> None:
+    receipt = make_channel(name).submit(_submission(name))
     assert receipt.channel == name
     assert receipt.reference
     assert receipt.sent_at.tzinfo is not None
     assert "Testpatient" not in repr(receipt) and "Contract" not in str(receipt.details)
 
 
-def test_the_same_idempotency_key_answers_the_same_receipt(name: str, tmp_path: Path) -> None:
-    channel = _channel(name, tmp_path)
+def test_the_same_idempotency_key_answers_the_same_receipt(
+    name: str, make_channel: Callable[[str], Channel], tmp_path: Path
+) -> None:
+    channel = make_channel(name)
     first = channel.submit(_submission(name, key="contract-2"))
-    again = _channel(name, tmp_path).submit(_submission(name, key="contract-2"))
+    again = make_channel(name).submit(_submission(name, key="contract-2"))
     assert again.reference == first.reference
     if channel.transmits:  # the first hand-over stands
         assert again.sent_at == first.sent_at
     outbox = tmp_path / "var" / "fax-outbox"
     if outbox.exists():  # a transmitting channel handed over one packet, not two
         assert len(list(outbox.glob("*.pdf"))) == 1
+    if first.answer is not None:  # an electronic payer answered the repeat with the same decision
+        assert again.answer == first.answer
 
 
-def test_check_answers_a_determination_or_none(name: str, tmp_path: Path) -> None:
-    channel = _channel(name, tmp_path)
-    receipt = channel.submit(_submission(name, key="contract-3"))
-    found = channel.check(receipt)
-    assert found is None or isinstance(found, Determination)
+def test_check_answers_a_payer_answer_or_none(
+    name: str, make_channel: Callable[[str], Channel]
+) -> None:
+    channel = make_channel(name)
+    submission = _submission(name, key="contract-3")
+    receipt = channel.submit(submission)
+    found = channel.check(submission, receipt)
+    assert found is None or isinstance(found, PayerAnswer)
+    assert (found is not None) is channel.inquires
 
 
 @pytest.mark.parametrize("address", ["", "not a number"])
 def test_a_submission_the_channel_cannot_serve_is_a_precert_error_or_a_receipt(
-    name: str, tmp_path: Path, address: str
+    name: str, make_channel: Callable[[str], Channel], address: str
 ) -> None:
-    channel = _channel(name, tmp_path)
+    channel = make_channel(name)
     try:
         receipt = channel.submit(_submission(name, key="contract-4", address=address))
     except PrecertError as refused:

@@ -75,6 +75,8 @@ _URL = re.compile(r"^https://[a-z0-9.-]+\.example(/\S*)?$")
 
 
 def _fictional(channel: Channel) -> bool:
+    if channel.type == "x12" and not channel.address:
+        return True  # through the installation's clearinghouse (settings), not an address
     if channel.type in ("fax", "phone"):
         return bool(_PHONE.match(channel.address))
     return bool(_URL.match(channel.address))

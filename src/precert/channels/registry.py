@@ -2,7 +2,10 @@
 
 Which payer uses which channel is data: the payer pack's `channels` (captured in the request's
 requirement answer) list the payer's ways in, in order of preference; the first one precert has a
-channel for wins, unless the caller names one. A pack's "phone" is done by a person: `manual`.
+channel for, and is set up to use, wins, unless the caller names one. A pack's "phone" is done by a
+person: `manual`. The electronic channels need settings a pack cannot give: `x12` a clearinghouse
+(PRECERT_X12_URL or PRECERT_X12_DROP_DIR), `fhir-pas` the payer's registered FHIR endpoint
+(PRECERT_PAS_ENDPOINTS); without them the payer's next way in is used.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from collections.abc import Callable, Mapping
 from precert.channels.base import Channel, Destination
 from precert.channels.fax.channel import FaxChannel, FaxIdentity
 from precert.channels.fax.outbox import OutboxFaxSender
+from precert.channels.fhir.channel import pas_channel
 from precert.channels.manual import ManualChannel
+from precert.channels.x12.channel import x12_channel
 from precert.config import Settings
 from precert.domain.authorizations import AuthorizationRequest
 from precert.errors import ChannelMisconfigured, Issue
@@ -30,9 +35,29 @@ CHANNELS: Mapping[str, Factory] = {
         ),
         clock=clock,
     ),
+    "x12": x12_channel,
+    "fhir-pas": pas_channel,
 }
 # A payer pack's channel type -> the registered channel that serves it.
-PACK_TYPES: Mapping[str, str] = {"fax": "fax", "phone": "manual"}
+PACK_TYPES: Mapping[str, str] = {
+    "fax": "fax",
+    "phone": "manual",
+    "x12": "x12",
+    "fhir-pas": "fhir-pas",
+}
+ELECTRONIC = frozenset({"x12", "fhir-pas"})
+
+
+def set_up(name: str, request: AuthorizationRequest, settings: Settings | None) -> bool:
+    """Whether this installation can use channel `name` for `request`'s payer (always, for the
+    channels that need no contract: manual and fax)."""
+    if name not in ELECTRONIC:
+        return True
+    if settings is None:
+        return False
+    if name == "x12":
+        return bool(settings.x12_url or settings.x12_drop_dir)
+    return request.coverage.payer_id in settings.pas_endpoints
 
 
 def channel_named(name: str, settings: Settings, *, clock: Clock) -> Channel:
@@ -49,14 +74,17 @@ def payer_channels(request: AuthorizationRequest) -> list[Destination]:
     seen: dict[tuple[str, str], Destination] = {}
     for answer in request.requirement:
         for entry in answer.get("channels") or ():
-            values = (str(entry.get(key, "")) for key in ("type", "address", "note"))
+            values = (str(entry.get(key, "")) for key in ("type", "address", "note", "pended"))
             destination = Destination(*values)
             seen.setdefault((destination.type, destination.address), destination)
     return list(seen.values())
 
 
-def choose(request: AuthorizationRequest, named: str | None = None) -> tuple[str, Destination]:
-    """(channel name, destination): the caller's choice, else the payer's first supported way."""
+def choose(
+    request: AuthorizationRequest, named: str | None = None, settings: Settings | None = None
+) -> tuple[str, Destination]:
+    """(channel name, destination): the caller's choice, else the payer's first way precert has a
+    channel for and is set up to use (electronic channels only with `settings` that enable them)."""
     offered = payer_channels(request)
     if named is not None:
         if named not in CHANNELS:
@@ -71,7 +99,7 @@ def choose(request: AuthorizationRequest, named: str | None = None) -> tuple[str
         )
     for destination in offered:
         chosen = PACK_TYPES.get(destination.type)
-        if chosen is not None:
+        if chosen is not None and set_up(chosen, request, settings):
             return chosen, destination
     listed = ", ".join(d.type for d in offered) or "none"
     message = (

@@ -13,7 +13,7 @@ import string
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from precert.domain import codes
 from precert.domain.rules import (
@@ -89,6 +89,19 @@ class ChannelSpec(_Strict):
     type: Literal["x12", "fhir-pas", "portal", "fax", "phone", "email"]
     address: str = ""
     note: str = ""
+    # Electronic channels only: how a pended decision comes back besides the scheduled inquiry.
+    pended: Literal["inquiry", "subscription"] | None = None
+
+    @model_validator(mode="after")
+    def _pended_is_electronic(self) -> ChannelSpec:
+        if self.pended is not None and self.type not in ("x12", "fhir-pas"):
+            raise ValueError(
+                f"'pended' is for x12 and fhir-pas channels; a {self.type} channel has no "
+                "electronic answer to wait for"
+            )
+        if self.pended == "subscription" and self.type != "fhir-pas":
+            raise ValueError("pended: subscription needs a fhir-pas channel (X12 has none)")
+        return self
 
 
 class TurnaroundSpec(_Strict):
@@ -302,7 +315,7 @@ def _build(spec: PackSpec, filename: str, origin: str) -> PayerPack:
         source=spec.source,
         published=spec.published,
         x12_payer_ids=tuple(payer.x12_payer_ids),
-        contact=tuple(Channel(c.type, c.address, c.note) for c in payer.contact),
+        contact=tuple(Channel(c.type, c.address, c.note, c.pended or "") for c in payer.contact),
         origin=origin,
     )
 
@@ -354,7 +367,7 @@ def _build_rule(r: RuleSpec, pack: PackSpec, problems: _Problems) -> PayerRule |
         or d.reviews
         or ("coverage" if r.outcome == "notification" else "medical_necessity"),
         documents=tuple(r.documents if r.documents is not None else (d.documents or [])),
-        channels=tuple(Channel(c.type, c.address, c.note) for c in channels),
+        channels=tuple(Channel(c.type, c.address, c.note, c.pended or "") for c in channels),
         turnaround=_turnaround(turnaround),
         source=r.source or d.source or pack.source,
         notes=r.notes,

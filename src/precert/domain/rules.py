@@ -92,11 +92,14 @@ class Channel:
     type: str
     address: str = ""
     note: str = ""
+    pended: str = ""  # x12 / fhir-pas: "inquiry" or "subscription"
 
     def as_dict(self) -> dict[str, str]:
         out = {"type": self.type, "address": self.address}
         if self.note:
             out["note"] = self.note
+        if self.pended:
+            out["pended"] = self.pended
         return out
 
 

@@ -26,7 +26,7 @@ from precert.domain.authorizations import (
     clear_attention,
     flag_attention,
 )
-from precert.errors import NotFound, PrecertError
+from precert.errors import PrecertError
 from precert.services import documents
 from precert.services.audit import record
 from precert.services.authorization_requests import (
@@ -37,6 +37,13 @@ from precert.services.authorization_requests import (
     require_changer,
 )
 from precert.services.context import Context
+from precert.services.notifications import notify_decision
+from precert.services.payer_exchanges import (
+    answer_events,
+    ensure_subscription,
+    payer_name,
+    record_exchange,
+)
 from precert.store.accounts import OrganizationRepository
 from precert.store.uow import UnitOfWork
 
@@ -110,7 +117,7 @@ def _prepare(
         repo = request_repository(ctx, uow)
         request = repo.get(actor.organization_id, request_id)
         apply(request, Event.SUBMIT, at=at, actor=actor.email)  # refuses now, before any send
-        name, destination = choose(request, named)
+        name, destination = choose(request, named, ctx.settings)
         channel = channel_named(name, ctx.settings, clock=ctx.now)
         timeline = repo.timeline(actor.organization_id, request_id)
         attempt = 1 + sum(1 for event in timeline if event.kind == FAILED)
@@ -132,7 +139,7 @@ def _prepare(
         ),
         idempotency_key=key,
         destination=destination if destination.type else Destination(name),
-        payer_name=_payer_name(ctx, request.coverage.payer_id),
+        payer_name=payer_name(ctx, request.coverage.payer_id),
         organization_name=organization.name if organization is not None else "",
         details=facts,
     )
@@ -142,8 +149,12 @@ def _prepare(
 def _record_success(
     ctx: Context, actor: Requester, plan: _Plan, receipt: Receipt, caller_key: str | None
 ) -> SubmissionResult:
+    """`submitted` with the receipt and, when the payer answered at once (X12 real time, PAS
+    $submit), that answer too, in one transaction; an electronic submission still undecided is
+    remembered for the scheduled inquiry (and the payer's Subscription, where configured)."""
     at = ctx.now()
-    data: dict[str, Any] = {"channel": plan.channel.name, "receipt": receipt.as_dict()}
+    name = plan.channel.name
+    data: dict[str, Any] = {"channel": name, "receipt": receipt.as_dict()}
     data.update(plan.submission.details)
     if plan.channel.transmits:
         data.update(attempt=plan.attempt, key=plan.submission.idempotency_key)
@@ -160,11 +171,24 @@ def _record_success(
         changed, submitted = apply(
             request, Event.SUBMIT, at=at, actor=actor.email, note=note, data=data
         )
+        events.append(submitted)
+        decided = False
+        if receipt.answer is not None:
+            landed = answer_events(changed, receipt.answer, at=at, source=f"{name} response")
+            changed, decided = landed.request, landed.decided
+            events.extend(landed.events)
         repo.save(changed, next_action_at=next_action(changed, at))
-        for event in (*events, submitted):
+        for event in events:
             repo.add_event(actor.organization_id, changed.id, event)
-        _audit(uow, actor, changed.id, at, f"submit via {plan.channel.name}")
+        record_exchange(
+            uow, changed, plan.channel, plan.submission, receipt, settings=ctx.settings, at=at
+        )
+        _audit(uow, actor, changed.id, at, f"submit via {name}")
         uow.commit()
+    if decided:
+        notify_decision(ctx, changed, at=at)
+    elif plan.channel.inquires and plan.submission.destination.pended == "subscription":
+        ensure_subscription(ctx, actor.organization_id, changed.coverage.payer_id, plan.channel)
     return SubmissionResult(changed, receipt)
 
 
@@ -228,13 +252,6 @@ def _earlier_success(
         )
         uow.commit()
     return SubmissionResult(request, found, repeated=True)
-
-
-def _payer_name(ctx: Context, payer_id: str) -> str:
-    try:
-        return ctx.rulebook().pack(payer_id).name
-    except (NotFound, KeyError):
-        return payer_id
 
 
 def _audit(

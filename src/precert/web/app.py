@@ -26,6 +26,7 @@ from precert.web.api.exports import router as exports_router
 from precert.web.api.requests import router as requests_router
 from precert.web.errors import install_error_handlers
 from precert.web.fhir.crd import router as crd_router
+from precert.web.fhir.pas_notify import router as pas_notify_router
 from precert.web.limits import BodyLimit
 from precert.web.ui.check import router as ui_router
 from precert.web.ui.dashboard import router as dashboard_router
@@ -73,6 +74,7 @@ def create_app(settings: Settings, *, ctx: Context | None = None) -> FastAPI:
     app.add_middleware(BodyLimit)  # 413 before an oversized body is read
     app.include_router(api_router)
     app.include_router(crd_router)  # CDS Hooks for Da Vinci CRD: /cds-services
+    app.include_router(pas_notify_router)  # payers' PAS Subscriptions post decisions here
     app.include_router(exports_router)  # before /requests/{id}, which would take 'export'
     app.include_router(assignment_router)
     app.include_router(requests_router)

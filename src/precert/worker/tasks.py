@@ -1,5 +1,6 @@
-"""The background tasks: a periodic sweep that enqueues a follow-up for every due request and an
-attempt for every due notification delivery, the per-request follow-up, and the per-delivery
+"""The background tasks: a periodic sweep that enqueues a follow-up for every due request, an
+inquiry for every electronic submission due to be asked about, and an attempt for every due
+notification delivery; the per-request follow-up, the per-request inquiry, and the per-delivery
 attempt. Each is a thin call into one service with plain ids; the database, not the queue, says
 what is due, so a lost or repeated message never loses or repeats work.
 
@@ -22,7 +23,7 @@ from huey.exceptions import TaskLockedException
 
 from precert.config import Settings, load_settings
 from precert.notify.errors import NotifyError
-from precert.services import exports, notifications
+from precert.services import exports, notifications, payer_exchanges
 from precert.services.context import Context, build_context
 from precert.services.sweep import follow_up, sweep
 from precert.worker.huey import make_huey
@@ -44,6 +45,7 @@ class Jobs:
     follow_up_task: Any
     deliver_task: Any
     sheets_task: Any
+    inquire_task: Any
 
 
 def register(huey: Huey, context: Callable[[], Context], clock: Clock | None = None) -> Jobs:
@@ -73,12 +75,24 @@ def register(huey: Huey, context: Callable[[], Context], clock: Clock | None = N
         follow_up_task
     )
 
+    def inquire_task(organization_id: str, request_id: str) -> None:
+        # Ask the payer about one electronic submission; two consumers never ask at once.
+        try:
+            with huey.lock_task(f"inquire-{request_id}"):
+                payer_exchanges.inquire(context(), organization_id, request_id, now=now())
+        except TaskLockedException:
+            return  # being asked already; the exchange says when to ask next
+
+    inquire_job = huey.task()(inquire_task)
+
     def sweep_task() -> int:
         # sweep() has closed its transaction before anything is enqueued.
         at = now()
         due = sweep(context(), now=at)
         for item in due:
             follow_up_job(item.organization_id, item.request_id)
+        for organization_id, request_id in payer_exchanges.inquiries_due(context(), now=at):
+            inquire_job(organization_id, request_id)
         # Deliveries due now: retries whose backoff has passed, decisions recorded by the web
         # app (which cannot enqueue), and any whose job was lost.
         for delivery_id in notifications.due_deliveries(context(), now=at):
@@ -96,7 +110,7 @@ def register(huey: Huey, context: Callable[[], Context], clock: Clock | None = N
             return 0
 
     sheets_job = huey.periodic_task(crontab(minute="0"))(sheets_task)  # hourly
-    return Jobs(huey, sweep_job, follow_up_job, deliver_job, sheets_job)
+    return Jobs(huey, sweep_job, follow_up_job, deliver_job, sheets_job, inquire_job)
 
 
 _process: dict[str, Jobs] = {}
@@ -114,7 +128,14 @@ def jobs(settings: Settings | None = None) -> Jobs:
 
 def __getattr__(name: str) -> Any:
     # Lazy module attributes: importing this module must not read settings or open a queue.
-    if name in ("huey", "sweep_task", "follow_up_task", "deliver_task", "sheets_task"):
+    if name in (
+        "huey",
+        "sweep_task",
+        "follow_up_task",
+        "deliver_task",
+        "sheets_task",
+        "inquire_task",
+    ):
         return getattr(jobs(), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

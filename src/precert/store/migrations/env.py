@@ -6,7 +6,15 @@ from __future__ import annotations
 from alembic import context
 
 # Every model module is imported so that the metadata (and autogenerate) sees all tables.
-from precert.store import accounts, audit, deliveries, documents, requests, web_sessions  # noqa: F401
+from precert.store import (  # noqa: F401
+    accounts,
+    audit,
+    deliveries,
+    documents,
+    exchanges,
+    requests,
+    web_sessions,
+)
 from precert.store.db import make_engine
 from precert.store.models import Base
 

@@ -77,13 +77,21 @@ class SubmitMethod(StrEnum):
     PORTAL = "portal"
 
 
+AUTO = "auto"  # submit through the payer's own preferred channel
+
+
 class SubmissionIn(BaseModel):
-    """Submit through a channel ({"channel": "fax"}), or record what a person did (the manual
-    channel: method, reference, rep_name, fax_confirmation, note). An empty body is manual."""
+    """Submit through the payer's channel ({"channel": "auto"}) or a named one ({"channel":
+    "x12"}), or record what a person did (the manual channel: method, reference, rep_name,
+    fax_confirmation, note). An empty body is manual."""
 
     model_config = _STRICT
     channel: str | None = Field(
-        None, description="fax or manual; leave out to record a submission made by a person."
+        None,
+        description=(
+            "auto (the payer's first channel precert is set up for), x12, fhir-pas, fax or "
+            "manual; leave out to record a submission made by a person."
+        ),
     )
     method: SubmitMethod | None = None
     reference: str | None = Field(None, max_length=200, description="Call or fax confirmation.")
@@ -274,7 +282,7 @@ def submit(
         ctx,
         actor,
         request_id,
-        channel=given.channel,
+        channel=None if given.channel == AUTO else given.channel,
         details=given.manual(),
         idempotency_key=idempotency_key,
     )

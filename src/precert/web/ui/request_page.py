@@ -308,7 +308,8 @@ def submit_from_form(ctx: Context, actor: Actor, request_id: str, form: Fields) 
     if form.get("how") == "channel":
         result = submission.submit_request(ctx, actor, request_id)
         receipt = result.receipt
-        return f"Sent through the {receipt.channel} channel (reference {receipt.reference})."
+        sent = f"Sent through the {receipt.channel} channel (reference {receipt.reference})."
+        return f"{sent} {_answer_words(result.request)}".strip()
     method = form.get("method", "").strip()
     found: list[Issue] = []
     if method not in MANUAL_METHODS:
@@ -329,6 +330,23 @@ def submit_from_form(ctx: Context, actor: Actor, request_id: str, form: Fields) 
     )
     submission.submit_request(ctx, actor, request_id, details=details)
     return f"Submission by {method} recorded; the payer's decision is now being watched."
+
+
+_ANSWERS = {
+    "approved": "The payer approved it.",
+    "partially_approved": "The payer approved it in part: check the lines before billing.",
+    "denied": "The payer denied it: see the reason on the timeline.",
+    "not_required": "The payer says no authorization is needed.",
+    "pended": "The payer pended it; its decision will come back here.",
+}
+
+
+def _answer_words(request: Any) -> str:
+    """What the payer answered at once (X12 real time, PAS), in a sentence; "" when nothing yet."""
+    words = _ANSWERS.get(str(request.status), "")
+    if request.needs_attention and request.status == "pended":
+        words += f" {request.needs_attention}"
+    return words
 
 
 def decision_payload(form: Fields, codes: list[str]) -> dict[str, Any]:
