@@ -122,3 +122,14 @@ def test_a_decision_on_a_cancelled_request_changes_nothing() -> None:
     )
 
     assert landed.events == () and landed.request is cancelled
+
+
+def test_a_cancellation_by_the_payer_cancels_an_open_request_once() -> None:
+    answer = PayerAnswer(AnswerKind.CANCELLED, reference="SIMREF3")
+
+    landed = answer_events(SUBMITTED, answer, at=AT, source="x12 inquiry")
+    again = answer_events(landed.request, answer, at=AT, source="x12 inquiry")
+
+    assert landed.request.status is Status.CANCELLED
+    assert [e.kind for e in landed.events] == ["cancel"]
+    assert again.events == ()

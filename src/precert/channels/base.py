@@ -71,6 +71,7 @@ class AnswerKind(StrEnum):
     PENDED = "pended"  # under review; the decision comes later (inquiry or subscription)
     INFO_REQUESTED = "info_requested"  # pended, and the payer asks for documents
     CONTACT_PAYER = "contact_payer"  # a person must call the payer (X12 CT, PAS CT)
+    CANCELLED = "cancelled"  # the payer confirms a cancellation we sent (X12 HCR01 C, PAS C)
 
 
 @dataclass(frozen=True, slots=True)

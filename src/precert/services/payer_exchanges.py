@@ -126,6 +126,12 @@ def answer_events(
             data={**data, "documents": list(answer.documents)},
         )
         return Landed(changed, (asked,), False)
+    if answer.kind is AnswerKind.CANCELLED:
+        if Event.CANCEL not in allowed:
+            return Landed(request, (), False)  # cancelled here already (we asked the payer to)
+        note = answer.message or "The payer confirms the cancellation."
+        changed, cancelled = apply(request, Event.CANCEL, at=at, actor=SYSTEM, note=note, data=data)
+        return Landed(changed, (cancelled,), False)
     events: list[TimelineEvent] = []
     changed = request
     if request.status is Status.SUBMITTED and Event.PAYER_PENDED in allowed:
