@@ -35,7 +35,8 @@ def payer_sim(
         ),
     ] = None,
 ) -> None:
-    """Answer Da Vinci PAS $submit / $inquire and notify Subscriptions, by the rules."""
+    """Answer X12 278 and 270 (POST /x12) and Da Vinci PAS $submit / $inquire, and notify
+    Subscriptions, by the rules."""
     import uvicorn
 
     from precert.payer_sim.app import create_sim_app
