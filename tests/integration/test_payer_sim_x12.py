@@ -1,10 +1,12 @@
 """The payer simulator's `POST /x12` over real HTTP on 127.0.0.1: 278 requests built by our X12
 channel, answers read by our 278 response reader (or our 999 reader), the same rules as the PAS
-side, resubmissions, and a malformed interchange answered with a located 999 rejection; 270
+side, resubmissions, amendments (cancel, extension, revision with REF*BB), and a malformed
+interchange answered with a located 999 rejection; 270
 eligibility inquiries answered with a 271 (coverage, plan dates, EB11 per service type, AAA 75)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ from precert.channels.x12.envelope import ControlCounter, Party
 from precert.channels.x12.tx270 import build_270, inquiry_from_request
 from precert.channels.x12.tx271 import read_271
 from precert.channels.x12.tx271_write import Answer271, BenefitRow, write_271
-from precert.channels.x12.tx278 import build_278
+from precert.channels.x12.tx278 import amended_lines, amendment_278, build_278, write_278
 from precert.channels.x12.tx278_read import Response278, ResultKind, read_responses
 from precert.domain.authorizations import AuthorizationRequest, ServiceLine
 from precert.domain.determinations import Outcome
@@ -310,3 +312,118 @@ def test_the_271_writer_reads_back_through_our_271_reader() -> None:
     )
     (reject,) = read_271(rejected).rejects
     assert (reject.reason, reject.follow_up, reject.can_resubmit) == ("72", "C", True)
+
+
+# -- amendments: UM02 3 cancel, 4 extension, S revised, with REF*BB -----------------------------
+
+
+def amendment(
+    sim: X12Sim, request: AuthorizationRequest, kind: str, number: str, **options: object
+) -> str:
+    amended = amendment_278(
+        request,
+        kind=kind,
+        authorization_number=number,
+        attempt=1,
+        at=START,
+        **options,  # type: ignore[arg-type]
+    )
+    return sim.post(write_278(amended, at=START, next_control=sim.controls)).text
+
+
+def test_a_cancel_of_a_known_certification_is_answered_cancelled_with_its_number(
+    sim: X12Sim,
+) -> None:
+    request = request_for("x12-cancel", "OK-20")
+    number = sim.decision(request).certification_number
+    text = amendment(sim, request, "cancel", number)
+    (result,) = read_responses(text, lines=request.lines)
+    assert result.kind is ResultKind.CANCELLED
+    assert result.action == "C"
+    assert result.certification_number == number
+    assert [(line.action, line.number) for line in result.lines] == [("C", number)] * 2
+    assert result.trace == "x12-cancel.1"  # the original request's trace
+    assert amendment(sim, request, "cancel", number) == text  # a retry: the stored answer
+    assert authorizations(sim.state_dir) == 1  # a cancel issues no number
+    # The certification is gone: extending it now is refused like an unknown number.
+    (late,) = read_responses(amendment(sim, request, "extend", number, units={"J1745": 5}))
+    assert late.kind is ResultKind.REJECTED
+    assert late.issues[0].message.startswith("The payer rejected the request: authorization")
+
+
+def test_an_extension_is_approved_under_the_same_number_with_the_new_dates_and_units(
+    sim: X12Sim,
+) -> None:
+    request = request_for("x12-extend", "OK-21")
+    first = sim.decision(request)
+    assert first.determination is not None and first.determination.valid_to is not None
+    new_end = first.determination.valid_to + dt.timedelta(days=30)
+    text = amendment(
+        sim, request, "extend", first.certification_number, to_date=new_end, units={"J1745": 6}
+    )
+    lines = amended_lines(request, kind="extend", to_date=new_end, units={"J1745": 6})
+    (result,) = read_responses(text, lines=lines)
+    assert result.action == "A1"
+    assert result.certification_number == first.certification_number
+    determination = result.determination
+    assert determination is not None and determination.outcome is Outcome.APPROVED
+    assert determination.valid_to == new_end
+    assert [(d.code, d.approved_units) for d in determination.lines] == [
+        ("70551", 1),
+        ("J1745", 6),
+    ]
+    assert authorizations(sim.state_dir) == 1
+    # A second, different extension is decided anew; the first again is the stored answer.
+    again = amendment(sim, request, "extend", first.certification_number, units={"J1745": 8})
+    (second,) = read_responses(again)
+    assert second.certification_number == first.certification_number
+    assert [line.units for line in second.lines] == [1, 8]
+    assert (
+        amendment(
+            sim, request, "extend", first.certification_number, to_date=new_end, units={"J1745": 6}
+        )
+        == text
+    )
+
+
+def test_an_extension_is_decided_by_the_rules(sim: X12Sim) -> None:
+    request = request_for("x12-extend-part", "PART-22", INFUSION)
+    first = sim.decision(request)
+    assert first.action == "A2"
+    text = amendment(sim, request, "extend", first.certification_number, units={"J1745": 4})
+    (result,) = read_responses(text)
+    assert result.action == "A2"  # the partial rule grants 1 unit, as for a new request
+    assert result.certification_number == first.certification_number
+    assert [line.units for line in result.lines] == [1]
+
+
+def test_an_unknown_certification_number_is_rejected_with_what_to_do(sim: X12Sim) -> None:
+    request = request_for("x12-unknown-cert", "OK-23")
+    number = sim.decision(request).certification_number
+    for kind, options in (("cancel", {}), ("revise", {"units": {"J1745": 2}})):
+        text = amendment(sim, request, kind, "SIM99999999", **options)
+        assert "AAA*N**AA*C~" in text.replace("\n", "")
+        (result,) = read_responses(text)
+        assert result.kind is ResultKind.REJECTED
+        assert result.follow_up == "C"
+        assert "authorization number not found (AAA03 AA)" in result.issues[0].message
+    # A number for a request the payer never saw is as unknown.
+    other = request_for("x12-never-sent", "OK-24")
+    (stranger,) = read_responses(amendment(sim, other, "cancel", number))
+    assert stranger.kind is ResultKind.REJECTED
+    assert authorizations(sim.state_dir) == 1
+
+
+def test_an_amendment_without_ref_bb_gets_a_rejecting_999(sim: X12Sim) -> None:
+    request = request_for("x12-no-ref", "OK-25")
+    sim.decision(request)
+    amended = amendment_278(request, kind="cancel", authorization_number="X1", attempt=1, at=START)
+    text = write_278(
+        dataclasses.replace(amended, authorization_number=""),
+        at=START,
+        next_control=sim.controls,
+    )
+    (group,) = read_999(sim.post(text).text)
+    (answered,) = group.sets
+    assert not answered.accepted
+    assert [(e.tag, e.code) for e in answered.errors] == [("REF", "3")]

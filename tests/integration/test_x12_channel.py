@@ -1,6 +1,7 @@
 """The X12 channel over real HTTP on 127.0.0.1 against the payer simulator: every kind of answer,
 a pend decided on a later check, rejections (AAA, 999), credentials, a lost response retried
-without a second authorization, the batch drop folder, and the persistent control numbers."""
+without a second authorization, the batch drop folder, the persistent control numbers, and
+amendments (cancel, extend, revise) of a certification."""
 
 from __future__ import annotations
 
@@ -470,3 +471,114 @@ def test_the_attempt_is_the_number_after_the_last_hyphen() -> None:
     assert attempt_of("7f3c-e1-12") == 12
     with pytest.raises(InvalidInput, match="-<attempt>"):
         attempt_of("req-first")
+
+
+# -- amendments: cancel, extend, revise a certification --------------------------------------
+
+
+def _approved(live: Live, request: AuthorizationRequest) -> tuple[Submission, Receipt, str]:
+    sent = submission(request)
+    receipt = live.channel().submit(sent)
+    assert receipt.answer is not None and receipt.answer.determination is not None
+    return sent, receipt, receipt.answer.determination.authorization_number
+
+
+def test_a_cancel_is_confirmed_as_cancelled_and_issues_no_number(live: Live) -> None:
+    sent, receipt, number = _approved(live, request_for("x12c-cancel", "OK-30"))
+    answer = live.channel().amend(sent, receipt, kind="cancel", authorization_number=number)
+    assert answer.kind is AnswerKind.CANCELLED
+    assert answer.determination is None
+    assert answer.message == f"The payer cancelled certification {number} (HCR01 C)."
+    assert live.authorizations() == 1
+    # Sent again (a retry after a lost answer): the same confirmation, still one authorization.
+    again = live.channel().amend(sent, receipt, kind="cancel", authorization_number=number)
+    assert again == answer
+
+
+def test_an_extension_is_decided_under_the_same_number_with_the_new_end_and_units(
+    live: Live,
+) -> None:
+    sent, receipt, number = _approved(live, request_for("x12c-extend", "OK-31"))
+    new_end = dt.date(2030, 9, 30)
+    answer = live.channel().amend(
+        sent,
+        receipt,
+        kind="extend",
+        authorization_number=number,
+        to_date=new_end,
+        units={"J1745": 6},
+    )
+    assert answer.kind is AnswerKind.DECIDED
+    determination = answer.determination
+    assert determination is not None
+    assert determination.outcome is Outcome.APPROVED
+    assert determination.authorization_number == number
+    assert determination.valid_to == new_end
+    assert [(d.code, d.approved_units) for d in determination.lines] == [
+        ("70551", 1),
+        ("J1745", 6),
+    ]
+    assert live.authorizations() == 1
+
+
+def test_a_revision_granted_in_part_reads_as_a_modification_of_the_new_ask(live: Live) -> None:
+    request = request_for("x12c-revise", "PART-32", INFUSION)
+    sent = submission(request)
+    receipt = live.channel().submit(sent)
+    assert receipt.answer is not None and receipt.answer.determination is not None
+    number = receipt.answer.determination.authorization_number
+    answer = live.channel().amend(
+        sent, receipt, kind="revise", authorization_number=number, units={"J1745": 2}
+    )
+    assert answer.determination is not None
+    assert answer.determination.outcome is Outcome.PARTIALLY_APPROVED
+    assert answer.determination.authorization_number == number
+    (line,) = answer.determination.lines
+    assert (line.code, line.approved_units, line.status) == ("J1745", 1, LineStatus.MODIFIED)
+
+
+def test_an_unknown_certification_number_is_a_payer_rejection_saying_what_to_do(
+    live: Live,
+) -> None:
+    sent, receipt, _ = _approved(live, request_for("x12c-wrong-number", "OK-33"))
+    with pytest.raises(PayerRejected) as raised:
+        live.channel().amend(sent, receipt, kind="cancel", authorization_number="SIM00000999")
+    assert raised.value.message == (
+        "The payer rejected the 278 (trace x12c-wrong-number.1). Next step: correct the request "
+        "and send it again (AAA04 C)."
+    )
+    (issue,) = raised.value.issues
+    assert "authorization number not found (AAA03 AA)" in issue.message
+    assert issue.location.endswith("loop 2000E")
+
+
+def test_an_amendment_the_278_cannot_carry_is_refused_before_sending(live: Live) -> None:
+    sent, receipt, number = _approved(live, request_for("x12c-bad-amend", "OK-34"))
+    channel = live.channel()
+    with pytest.raises(InvalidInput) as raised:
+        channel.amend(sent, receipt, kind="renew", authorization_number=number)
+    assert raised.value.issues[0].location == "kind"
+    with pytest.raises(InvalidInput) as raised:
+        channel.amend(sent, receipt, kind="extend", authorization_number=number)
+    assert "an extension needs a new end date or new units" in raised.value.message
+
+
+def test_an_amendment_by_drop_folder_is_written_once_per_content_and_pends(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    drop = tmp_path / "drop"
+    channel = X12Channel(FileDropTransport(drop), ControlFile(tmp_path / "c"), clock=clock)
+    sent = submission(request_for("x12c-batch-amend", "OK-35"))
+    receipt = channel.submit(sent)
+    first = channel.amend(
+        sent, receipt, kind="extend", authorization_number="N1", units={"J1745": 4}
+    )
+    assert first.kind is AnswerKind.PENDED
+    assert "the payer's 278 answer comes later" in first.message
+    channel.amend(sent, receipt, kind="extend", authorization_number="N1", units={"J1745": 4})
+    channel.amend(sent, receipt, kind="cancel", authorization_number="N1")
+    names = sorted(p.name for p in (drop / "outbox").iterdir())
+    assert len(names) == 3  # the submission, one extension (sent twice), one cancel
+    assert "x12c-batch-amend-1.x12" in names
+    assert sorted(n.split(".")[1] for n in names if ".um" in n) == ["um3", "um4"]

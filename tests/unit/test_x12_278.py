@@ -1,5 +1,5 @@
 """The 278 (005010X217): building requests, reading them back, validating with located findings
-and a rejecting 999, and reading responses into Determinations."""
+and a rejecting 999, reading responses into Determinations, and amendments (UM02 3/4/S, REF*BB)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from precert.channels.x12.envelope import ControlCounter, Party
 from precert.channels.x12.tx278 import (
     LineAnswer,
     Request278,
+    amendment_278,
     build_278,
     category,
     request_278,
@@ -499,3 +500,152 @@ def test_request278_fields_are_all_read_back() -> None:
     assert isinstance(back, Request278)
     for field in dataclasses.fields(Request278):
         assert getattr(back, field.name) == getattr(built, field.name), field.name
+
+
+# -- amendments: cancel, extension, revision (UM02 3/4/S with REF*BB) --------------------------
+
+NUMBER = "SIM00000007"
+
+
+def _amend(kind: str, request: AuthorizationRequest | None = None, **options: object) -> Request278:
+    return amendment_278(
+        request or make_request(),
+        kind=kind,
+        authorization_number=NUMBER,
+        attempt=1,
+        at=NOW,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def _text(r: Request278) -> str:
+    return write_278(r, at=NOW, next_control=ControlCounter())
+
+
+def _flat(text: str) -> str:
+    return text.replace("\n", "")
+
+
+@pytest.mark.parametrize(
+    ("kind", "um02", "options"),
+    [
+        ("cancel", "3", {}),
+        ("extend", "4", {"to_date": dt.date(2030, 6, 30)}),
+        ("extend", "4", {"units": {"J1745": 6}}),
+        ("revise", "S", {"to_date": dt.date(2030, 4, 1), "units": {"70551": 2}}),
+    ],
+)
+def test_an_amendment_passes_validation_and_reads_back_identical(
+    kind: str, um02: str, options: dict[str, object]
+) -> None:
+    amended = _amend(kind, **options)
+    assert (amended.certification_type, amended.authorization_number) == (um02, NUMBER)
+    assert amended.trace == request_278(make_request(), at=NOW).trace  # the same request key
+    text = _text(amended)
+    assert check_278(text).findings == []
+    (back,) = read_requests(text)
+    assert back == amended
+    flat = _flat(text)
+    assert f"UM*HS*{um02}*" in flat
+    # REF*BB right after UM in 2000E and in every 2000F (X217 previous review authorization).
+    assert flat.count(f"REF*BB*{NUMBER}~") == 1 + len(amended.lines)
+    for segment in (f"UM*HS*{um02}*", "UM*HS**"):
+        assert flat.split(segment, 1)[1].split("~", 2)[1] == f"REF*BB*{NUMBER}"
+
+
+def test_an_extension_moves_the_end_date_and_sets_the_units_asked() -> None:
+    amended = _amend("extend", to_date=dt.date(2030, 6, 30), units={"J1745": 6})
+    mri, infusion = amended.lines
+    assert (mri.to_date, mri.units) == (dt.date(2030, 6, 30), 1)
+    assert (infusion.to_date, infusion.units) == (dt.date(2030, 6, 30), 6)
+    assert amended.to_date == dt.date(2030, 6, 30)
+    assert amended.from_date == dt.date(2030, 3, 2)
+
+
+def test_a_cancel_names_the_lines_as_certified() -> None:
+    amended = _amend("cancel")
+    assert amended.lines == request_278(make_request(), at=NOW).lines
+
+
+def test_a_revision_sets_the_end_but_never_ends_a_line_before_it_starts() -> None:
+    later = ServiceLine("J1745", 3, dt.date(2030, 3, 20), dt.date(2030, 4, 30), "11", ("K50.90",))
+    request = make_request(lines=(_line("70551", pos="22"), later))
+    amended = _amend("revise", request, to_date=dt.date(2030, 3, 10))
+    assert [(line.from_date, line.to_date) for line in amended.lines] == [
+        (D, dt.date(2030, 3, 10)),
+        (dt.date(2030, 3, 20), dt.date(2030, 3, 20)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "message"),
+    [
+        ("renew", {}, "kind: use one of cancel, extend, revise, not 'renew'."),
+        ("cancel", {"to_date": D}, "a cancellation changes no dates or units"),
+        ("extend", {}, "an extension needs a new end date or new units"),
+        ("extend", {"to_date": dt.date(2030, 4, 1)}, "an extension cannot end earlier"),
+        ("extend", {"units": {"99999": 2}}, "units: 99999 is not a line of this request."),
+        ("revise", {"units": {"J1745": 0}}, "units: give at least 1 unit per code."),
+        ("revise", {"to_date": dt.date(2030, 1, 1)}, "before the first service date"),
+    ],
+)
+def test_an_amendment_that_cannot_be_sent_says_what_to_fix(
+    kind: str, options: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        _amend(kind, **options)
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("number", ["", "  ", "A*B", "X" * 51])
+def test_the_authorization_number_must_be_one_the_segment_can_carry(number: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        amendment_278(make_request(), kind="cancel", authorization_number=number, attempt=1, at=NOW)
+    assert "authorization_number: give the payer's certification number" in str(raised.value)
+
+
+def test_a_referring_um02_without_ref_bb_is_a_located_finding_and_a_rejecting_999() -> None:
+    text = _text(dataclasses.replace(_amend("extend", units={"J1745": 4}), authorization_number=""))
+    document = check_278(text)
+    (finding,) = document.findings
+    assert finding.issue.code == "x12.previous_authorization"
+    assert finding.issue.message.startswith("UM02 4 (extension) refers to an earlier")
+    assert finding.issue.location == "ISA/GS[1]/ST[1]/segment 10 (REF)"  # the 2000E HL
+    ack = _flat(acknowledge(document, at=NOW, next_control=ControlCounter()))
+    assert "IK3*REF*10**3~" in ack
+    assert "IK5*R*5~" in ack
+    with pytest.raises(InvalidInput) as raised:
+        read_requests(text)
+    assert "add REF*BB" in str(raised.value.issues[0].message)
+
+
+def test_ref_bb_twice_in_a_loop_is_reported() -> None:
+    amended = _amend("cancel")
+    segments = request_segments(amended)
+    at = segments.index(("REF", "BB", NUMBER))
+    segments.insert(at + 1, ("REF", "BB", "OTHER1"))
+    text = write_278(amended, at=NOW, next_control=ControlCounter(), segments=segments)
+    findings = check_278(text).findings
+    # The generic checker also sees the rest of the loop out of order; ours names the cause.
+    (ours,) = [f for f in findings if f.issue.code == "x12.max_use"]
+    assert ours.issue.message.startswith("REF*BB (previous review authorization number) may")
+    assert ours.segment == at + 3  # ST is 1, BHT 2: our list starts at BHT
+
+
+def test_a_new_request_with_um02_i_needs_no_ref_bb() -> None:
+    text = _build(make_request())
+    assert "REF*BB" not in text
+    assert check_278(text).findings == []
+
+
+def test_the_response_to_a_cancel_is_cancelled_with_the_number() -> None:
+    amended = _amend("cancel")
+    segments = response_segments(
+        amended, at=NOW, action="C", number=NUMBER, lines=(LineAnswer("C", NUMBER),) * 2
+    )
+    text = write_278(amended, at=NOW, next_control=ControlCounter(), segments=segments)
+    assert f"HCR*C*{NUMBER}~" in _flat(text)
+    (result,) = read_responses(text)
+    assert result.kind is ResultKind.CANCELLED
+    assert result.certification_number == NUMBER
+    assert result.trace == amended.trace

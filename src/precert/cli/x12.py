@@ -21,7 +21,8 @@ from precert.channels.x12.implementation import Implementation, check_document
 from precert.channels.x12.pretty import document_view
 from precert.channels.x12.tx271 import read_271_document, reading_view
 from precert.channels.x12.tx278 import build_278
-from precert.channels.x12.x217 import X217
+from precert.channels.x12.x215 import X215
+from precert.channels.x12.x217 import X217, check_situational
 from precert.channels.x12.x279 import X270
 from precert.cli.console import FAILURE_EXIT, stderr
 from precert.cli.state import state_of
@@ -30,7 +31,7 @@ from precert.errors import InvalidInput, Issue
 app = typer.Typer(help="X12 5010 files: envelopes, validation and 999 acknowledgments.")
 
 # Transaction rules `validate` applies, by ST01 (sets of other codes get envelope checks only).
-IMPLEMENTATIONS: list[Implementation] = [X217, X270]
+IMPLEMENTATIONS: list[Implementation] = [X217, X215, X270]
 
 FileArgument = Annotated[
     Path,
@@ -63,6 +64,7 @@ def validate_command(file: FileArgument) -> None:
     located."""
     document = _read_or_exit(file)
     check_document(document, IMPLEMENTATIONS)
+    check_situational(document)  # the 278 rules that span segments (UM02 3/4/S needs REF*BB)
     if document.findings:
         _print_issues(document.issues)
         raise typer.Exit(FAILURE_EXIT)
@@ -82,6 +84,7 @@ def ack_command(
     999 rejects them; exit 1 when FILE has no readable ISA or no functional group to answer)."""
     document = _read_or_exit(file)
     check_document(document, IMPLEMENTATIONS)  # a 278 that breaks its rules gets IK3/IK4
+    check_situational(document)
     try:
         text = acknowledge(
             document, at=dt.datetime.now(dt.UTC), next_control=ControlCounter(control_start)

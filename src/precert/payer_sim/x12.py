@@ -15,16 +15,29 @@ type with no samples is asked about with no code, so only code-free rules apply)
 rules treat as unknown (an `unknown-member` rule, or an id starting SIM-UNKNOWN) gets AAA*N**75*C
 on the subscriber and no benefits. Nothing about a 270 is stored: the same inquiry gets the same
 answer because the rules do not change. A 270 whose envelope is broken gets a rejecting 999.
+
+A 278 with UM02 3 (cancel), 4 (extension) or S (revised) refers to a certification by REF*BB and
+to the original request by its trace key. The number must be the one the simulator gave that
+request, and not cancelled, else AAA*N**AA*C in 2000E (authorization number not found; correct
+it and send again). A cancel is answered HCR*C*<number> on the event and every line (the TR3's
+"cancelled" action; the certification then counts as gone, so a later extension of it is
+refused the same way). An extension or revision is adjudicated by the rules like a new request
+but at once (a pend rule's `then`), and what is granted keeps the SAME certification number
+(HCR02) with the new dates and units (DTP*AAH covers the new end). Amendments are stored under
+the request key, UM02 and a digest of their content: the same one again gets the same answer,
+a different one is decided anew, and none issues a new authorization number.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 from collections.abc import Callable
 
 from precert.channels.x12.ack999 import acknowledge
 from precert.channels.x12.envelope import ControlCounter, Party, X12Document, read
+from precert.channels.x12.tx215 import is_215
 from precert.channels.x12.tx270 import EligibilityInquiry, read_270
 from precert.channels.x12.tx271_write import Answer271, BenefitRow, write_271
 from precert.channels.x12.tx278 import (
@@ -39,6 +52,7 @@ from precert.errors import InvalidInput
 from precert.payer_sim.pas import GRANTED, VALID_DAYS
 from precert.payer_sim.rules import Decision, Kind
 from precert.payer_sim.simulator import Simulator, reference_for
+from precert.payer_sim.x12_inquiry import answer_inquiry
 
 Clock = Callable[[], dt.datetime]
 
@@ -64,6 +78,8 @@ SAMPLE_CODES: dict[str, tuple[str, ...]] = {
     "PT": ("97110", "97161"),
 }
 
+# UM02 of a request that refers to an earlier certification: 3 cancel, 4 extension, S revised.
+AMENDMENT_TYPES = frozenset({"3", "4", "S"})
 _LINE_ACTIONS = {
     Kind.APPROVE: "A1",
     Kind.PARTIAL: "A2",
@@ -89,6 +105,8 @@ class X12Payer:
         InvalidInput when `text` has no readable ISA or holds no 278 request."""
         if _is_270(text):
             return self._answer_270(text)
+        if is_215(text):  # a 278 inquiry: the current answer on an earlier request
+            return answer_inquiry(self.simulator, text, self.next_control, payer=self)
         document = check_278(text)
         now = self.simulator.clock()
         if document.findings:
@@ -147,6 +165,8 @@ class X12Payer:
         )
 
     def _answer_one(self, r: Request278, to: Party) -> str:
+        if r.certification_type in AMENDMENT_TYPES:
+            return self._amend(r, to)
         identifier = "x12:" + trace_key(r.trace)[0]
         state = self.simulator.state
         with self._lock:
@@ -190,6 +210,76 @@ class X12Payer:
             }
             state.answer(stored.number, answer, number, None)
             return text
+
+    def _amend(self, r: Request278, to: Party) -> str:
+        """The answer to a cancel, extension or revision (see the module docstring); stored
+        under its own content, so the same amendment again gets the same answer."""
+        state = self.simulator.state
+        with self._lock:
+            now = self.simulator.clock()
+            record = {"channel": "x12", "trace": r.trace, "refers_to": r.authorization_number}
+            stored, new = state.add(_amendment_id(r), record, now)
+            if not new and stored.response:
+                return str(stored.response["x12"])
+            original = state.find("x12:" + trace_key(r.trace)[0])
+            known = (
+                original is not None
+                and original.authorization_number == r.authorization_number
+                and not original.response.get("cancelled")
+            )
+            if not known:
+                # AAA03 AA authorization number not found, AAA04 C correct and resubmit.
+                segments = response_segments(r, at=now, reject=("EV", "AA", "C"))
+            elif r.certification_type == "3":
+                segments = _cancelled(r, now)
+            else:
+                decisions = [
+                    self._decide_now(r.payer_id, line.code, r.member_id) for line in r.lines
+                ]
+                segments = _segments(
+                    r, decisions, now, r.authorization_number, reference_for(stored.number)
+                )
+            text = write_278(
+                r,
+                at=now,
+                next_control=self.next_control,
+                sender=Party("ZZ", _payer_party(r.payer_id)),
+                receiver=to,
+                segments=segments,
+            )
+            # No authorization number on the amendment's row: it issues none of its own.
+            state.answer(stored.number, {"x12": text, "rejected": not known}, None, None)
+            if known and original is not None and r.certification_type == "3":
+                kept = {**original.response, "cancelled": True}
+                state.answer(original.number, kept, original.authorization_number, None)
+            return text
+
+    def _decide_now(self, payer: str, code: str, member: str) -> Decision:
+        """A line of an extension or revision is decided at once: a pend rule gives its later
+        decision (`then`) straight away, as our amendments are not inquired about later."""
+        decision = self.simulator.rules.decide(payer, code, member)
+        return decision.then if decision.kind is Kind.PEND and decision.then else decision
+
+
+def _amendment_id(r: Request278) -> str:
+    """The state key of an amendment: the request key, UM02 and a digest of what it asks, so a
+    retry is recognised and a second, different extension is a new request."""
+    asked = [r.trace, r.certification_type, r.authorization_number, r.to_date.isoformat()]
+    asked += [f"{line.code}:{line.units}:{line.to_date.isoformat()}" for line in r.lines]
+    digest = hashlib.sha256("|".join(asked).encode()).hexdigest()[:16]
+    return f"x12:{trace_key(r.trace)[0]}:{r.certification_type}:{digest}"
+
+
+def _cancelled(r: Request278, now: dt.datetime) -> list[tuple[str, ...]]:
+    """HCR*C with the cancelled certification's number, on the event and every line."""
+    number = r.authorization_number
+    return response_segments(
+        r,
+        at=now,
+        action="C",
+        number=number,
+        lines=tuple(LineAnswer("C", number) for _ in r.lines),
+    )
 
 
 def _segments(

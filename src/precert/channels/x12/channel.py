@@ -7,10 +7,10 @@ time reads the answer: a 278 response becomes a PayerAnswer; an AAA rejection, a
 a rejecting 999 raises PayerRejected with the payer's located issues. Batch returns a Receipt
 with no answer; `check` finds it in the inbox later.
 
-`check` in real time sends the same request again with the SAME trace: the payer answers a
-repeated trace with its current answer and never decides it twice (our simulator decides a
-pend when it is asked again after its delay). This stands in for a 278 inquiry (005010X215),
-which we do not build yet.
+`check` in real time sends a 278 inquiry (005010X215, channels/x12/tx215.py) about our trace,
+with the payer's certification number when we have one; the payer answers with its current
+decision (our simulator decides a pend once its delay has passed). A TA1 alone (the payer could
+not read our interchange envelope) raises PayerRejected.
 
 Nothing here logs or raises PHI: messages carry codes, controls and trace numbers only.
 """
@@ -18,10 +18,12 @@ Nothing here logs or raises PHI: messages carry codes, controls and trace number
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from precert.channels.base import AnswerKind, PayerAnswer, Receipt, Submission
+from precert.channels.x12 import ta1
 from precert.channels.x12.ack999 import GroupAcknowledgment, read_999
 from precert.channels.x12.controls import ControlFile
 from precert.channels.x12.envelope import Party, read
@@ -34,11 +36,20 @@ from precert.channels.x12.transport import (
     Transport,
     bht_references,
 )
-from precert.channels.x12.tx278 import build_278, trace_key, trace_number
+from precert.channels.x12.tx215 import build_215, is_215, read_inquiry_responses
+from precert.channels.x12.tx278 import (
+    Request278,
+    amended_lines,
+    amendment_278,
+    build_278,
+    trace_key,
+    trace_number,
+    write_278,
+)
 from precert.channels.x12.tx278_read import Response278, ResultKind, read_responses
 from precert.channels.x12.x217 import AAA04_FOLLOW_UPS
 from precert.config import Settings
-from precert.domain.authorizations import AuthorizationRequest
+from precert.domain.authorizations import AuthorizationRequest, ServiceLine
 from precert.errors import (
     ChannelMisconfigured,
     ChannelUnavailable,
@@ -165,10 +176,75 @@ class X12Channel:
             if found is None:
                 return None
             return self._answer(found, submission.request, trace)
+        # A 278 inquiry (005010X215) about our trace, with the payer's number when we have one.
+        now = self._clock()
+        number = ""
+        if receipt.answer is not None and receipt.answer.determination is not None:
+            number = receipt.answer.determination.authorization_number
+        inquiry = build_215(
+            submission.request,
+            trace=trace,
+            at=now,
+            next_control=self._controls,
+            certification_number=number,
+            payer_name=submission.payer_name or None,
+            sender=self._sender,
+        )
+        envelope = Envelope(PAYLOAD_278_REQUEST, self._sender.id, _receiver_of(inquiry))
+        key = f"{submission.idempotency_key}.inquiry.{now:%Y%m%d%H%M%S}"
+        sent = self.transport.send(inquiry, key=key, envelope=envelope)
+        if sent.answer is None:
+            return None
+        return self._answer(sent.answer, submission.request, trace)
+
+    def amend(
+        self,
+        submission: Submission,
+        receipt: Receipt,
+        *,
+        kind: str,
+        authorization_number: str,
+        to_date: dt.date | None = None,
+        units: Mapping[str, int] | None = None,
+    ) -> PayerAnswer:
+        """Cancel ("cancel"), extend ("extend") or revise ("revise") the certification
+        `authorization_number` the payer gave the request of `submission` (see the module
+        docstring). `units`: the units asked per procedure code. A confirmed cancel is
+        AnswerKind.CANCELLED; an extension or revision is answered like a submission (DECIDED
+        under the same number, PENDED...); an unknown number raises PayerRejected (AAA)."""
+        request = submission.request
+        trace = str(receipt.details.get("trace") or receipt.reference)
         attempt = trace_key(trace)[1] or attempt_of(submission.idempotency_key)
-        # The same trace, so the payer recognises the request; a key of its own for the transport.
-        again = self._send(submission, attempt, key=f"{submission.idempotency_key}.check")
-        return again.answer
+        now = self._clock()
+        amended = amendment_278(
+            request,
+            kind=kind,
+            authorization_number=authorization_number,
+            attempt=attempt,
+            at=now,
+            to_date=to_date,
+            units=units,
+            payer_name=submission.payer_name or None,
+        )
+        interchange = write_278(amended, at=now, next_control=self._controls, sender=self._sender)
+        envelope = Envelope(PAYLOAD_278_REQUEST, self._sender.id, _receiver_of(interchange))
+        key = _amendment_key(submission.idempotency_key, amended)
+        sent = self.transport.send(interchange, key=key, envelope=envelope)
+        if sent.answer is None:
+            return _amendment_sent(kind, amended.trace)
+        # The lines as amended, so fewer units than the new ask read as a modification.
+        lines = amended_lines(request, kind=kind, to_date=to_date, units=units)
+        result = self._result(sent.answer, lines, amended.trace)
+        if result is None:
+            return _amendment_sent(kind, amended.trace)
+        if kind == "cancel" and result.kind is ResultKind.CANCELLED:
+            number = result.certification_number or amended.authorization_number
+            return PayerAnswer(
+                AnswerKind.CANCELLED,
+                reference=result.reference,
+                message=f"The payer cancelled certification {number} (HCR01 C).",
+            )
+        return payer_answer(result)
 
     # -- sending and reading -------------------------------------------------------------------
 
@@ -200,12 +276,22 @@ class X12Channel:
     def _answer(self, text: str, request: AuthorizationRequest, trace: str) -> PayerAnswer | None:
         """The PayerAnswer in the payer's interchange `text` for our `trace`; None when it is
         only an accepting 999 (the 278 response comes later)."""
+        result = self._result(text, request.lines, trace)
+        return payer_answer(result) if result is not None else None
+
+    def _result(self, text: str, lines: Sequence[ServiceLine], trace: str) -> Response278 | None:
+        """The 278 response in `text` for our `trace` (`lines`: what we asked); None when it is
+        only an accepting 999. A rejecting 999 raises PayerRejected."""
         codes = _set_codes(text)
+        if not codes and "TA1" in text:  # an interchange acknowledgment only (the ISA was bad)
+            ta1.raise_if_rejected(ta1.read_ta1(text))
+            return None
         if "999" in codes and "278" not in codes:
             _raise_if_rejected(read_999(text))
             return None
+        reader = read_inquiry_responses if is_215(text) else read_responses
         try:
-            results = read_responses(text, lines=request.lines, received_on=self._clock().date())
+            results = reader(text, lines=lines, received_on=self._clock().date())
         except InvalidInput as bad:
             raise _unreadable(bad) from None
         # Our trace first; else the same request under another attempt's trace: a payer answers
@@ -223,7 +309,7 @@ class X12Channel:
                 "another request. Ask the payer or clearinghouse, or check again later."
             )
             raise ChannelUnavailable(message, [Issue("x12.no_trace", message, "TRN02")])
-        return payer_answer(mine[0])
+        return mine[0]
 
 
 def payer_answer(result: Response278) -> PayerAnswer:
@@ -249,6 +335,27 @@ def payer_answer(result: Response278) -> PayerAnswer:
         reference=result.reference,
         message=message,
         documents=documents,
+    )
+
+
+def _amendment_key(idempotency_key: str, amended: Request278) -> str:
+    """The transport key of an amendment: the submission's key, the kind and a digest of what
+    it asks, so a retry of the same amendment is never sent twice and another one is sent."""
+    asked = [amended.certification_type, amended.authorization_number]
+    asked += [f"{line.code}:{line.units}:{line.to_date.isoformat()}" for line in amended.lines]
+    digest = hashlib.sha256("|".join(asked).encode()).hexdigest()[:12]
+    return f"{idempotency_key}.um{amended.certification_type}.{digest}"
+
+
+def _amendment_sent(kind: str, trace: str) -> PayerAnswer:
+    """What an amendment gets when no 278 came back yet (batch drop, an accepting 999)."""
+    return PayerAnswer(
+        AnswerKind.PENDED,
+        reference=trace,
+        message=(
+            f"The {kind} request was sent (trace {trace}); the payer's 278 answer comes later. "
+            "Check the batch inbox or ask the payer."
+        ),
     )
 
 

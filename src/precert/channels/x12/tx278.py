@@ -10,14 +10,19 @@ diagnoses, DTP*472 service dates, 2010EA rendering SJ and facility FA) and one 2
 (TRN, UM, DTP*472, SV1). The trace number is the request's key and the attempt
 ("<key>.<attempt>", lines "<key>.<attempt>.<n>"): a payer or our simulator sees a resubmission
 of the same request by its key.
+
+`amendment_278` is the 278 that refers back to a certification the payer already gave: UM02 3
+cancel, 4 extension, S revised, with REF*BB (the payer's certification number, TR3 "Previous
+Review Authorization Number") in 2000E and in every 2000F, under the same trace key.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from precert.channels.x12.envelope import (
@@ -34,6 +39,12 @@ from precert.errors import InvalidInput
 ORIGINATOR_ID = "9PRECERT00"
 INPATIENT_POS = frozenset({"21", "51", "61"})
 _KEY_CHARS = re.compile(r"[^A-Za-z0-9-]")
+# UM02 of a 278 that refers back to an earlier certification (005010X217; an RFI answer of X12
+# tells 4 from S: 4 extends an approved service, even after some of it was rendered; S changes
+# what was certified before anything was rendered).
+AMENDMENTS: dict[str, str] = {"cancel": "3", "extend": "4", "revise": "S"}
+# REF02 of REF*BB: the payer's number as it gave it, minus what would break the segment.
+_NUMBER_CHARS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,49}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +85,8 @@ class Request278:
     rendering_npi: str
     facility_npi: str | None
     lines: tuple[Line278, ...]
+    # REF*BB: the certification this 278 refers back to (UM02 3, 4 or S); "" for a new request.
+    authorization_number: str = ""
 
     def __repr__(self) -> str:
         return f"Request278(reference={self.reference!r}, lines={len(self.lines)})"
@@ -180,6 +193,100 @@ def request_278(
     )
 
 
+def amendment_278(
+    request: AuthorizationRequest,
+    *,
+    kind: str,
+    authorization_number: str,
+    attempt: int,
+    at: dt.datetime,
+    to_date: dt.date | None = None,
+    units: Mapping[str, int] | None = None,
+    payer_name: str | None = None,
+) -> Request278:
+    """The 278 that cancels ("cancel"), extends ("extend") or revises ("revise") the
+    certification `authorization_number` the payer gave `request`: the request's own content
+    with UM02 3/4/S and REF*BB, the lines changed by `amended_lines`, and the trace of `attempt`
+    (the same key, so the payer finds the original request)."""
+    code = AMENDMENTS.get(kind)
+    if code is None:
+        raise InvalidInput.field(
+            "kind", f"kind: use one of {', '.join(AMENDMENTS)}, not '{kind[:20]}'.", "x12.kind"
+        )
+    number = authorization_number.strip()
+    if not _NUMBER_CHARS.match(number):
+        raise InvalidInput.field(
+            "authorization_number",
+            "authorization_number: give the payer's certification number as it appears on the "
+            "approval (1-50 letters, digits, spaces, '.', '/', '-').",
+            "x12.authorization_number",
+        )
+    lines = amended_lines(request, kind=kind, to_date=to_date, units=units)
+    base = request_278(
+        dataclasses.replace(request, lines=lines), at=at, attempt=attempt, payer_name=payer_name
+    )
+    return dataclasses.replace(base, certification_type=code, authorization_number=number)
+
+
+def amended_lines(
+    request: AuthorizationRequest,
+    *,
+    kind: str,
+    to_date: dt.date | None = None,
+    units: Mapping[str, int] | None = None,
+) -> tuple[ServiceLine, ...]:
+    """The service lines an amendment asks for: a cancel names the lines as they are; an
+    extension moves every line's end to `to_date` (never earlier) and/or sets the units of the
+    codes in `units`; a revision sets both as given (it may shorten)."""
+    if kind == "cancel":
+        if to_date is not None or units:
+            raise InvalidInput.field(
+                "to_date",
+                "to_date, units: a cancellation changes no dates or units; leave them out.",
+                "x12.amendment",
+            )
+        return request.lines
+    if kind == "extend" and to_date is None and not units:
+        raise InvalidInput.field(
+            "to_date",
+            "to_date, units: an extension needs a new end date or new units.",
+            "x12.amendment",
+        )
+    wanted = dict(units or {})
+    unknown = sorted(set(wanted) - {line.code for line in request.lines})
+    if unknown:
+        raise InvalidInput.field(
+            "units", f"units: {', '.join(unknown)} is not a line of this request.", "x12.amendment"
+        )
+    if any(value < 1 for value in wanted.values()):
+        raise InvalidInput.field("units", "units: give at least 1 unit per code.", "x12.amendment")
+    if to_date is not None and to_date < request.first_service_date:
+        raise InvalidInput.field(
+            "to_date",
+            "to_date: the new end date is before the first service date.",
+            "x12.amendment",
+        )
+    if kind == "extend" and to_date is not None and to_date < request.last_service_date:
+        raise InvalidInput.field(
+            "to_date",
+            "to_date: an extension cannot end earlier than the certification; send "
+            "a revision to shorten it.",
+            "x12.amendment",
+        )
+    return tuple(_amended(line, kind, to_date, wanted) for line in request.lines)
+
+
+def _amended(
+    line: ServiceLine, kind: str, to_date: dt.date | None, units: dict[str, int]
+) -> ServiceLine:
+    end = line.to_date
+    if to_date is not None:
+        # An extension only lengthens; a revision takes the date it is given (not before the
+        # line starts, which a revision of a later line would otherwise do).
+        end = max(end, to_date) if kind == "extend" else max(line.from_date, to_date)
+    return dataclasses.replace(line, to_date=end, units=units.get(line.code, line.units))
+
+
 def _line(line: ServiceLine, trace: str) -> Line278:
     pos = line.pos or "11"
     return Line278(
@@ -220,6 +327,7 @@ def request_segments(r: Request278) -> list[tuple[str, ...]]:
         ("HL", "4", "3", "EV", "1"),
         ("TRN", "1", r.trace, ORIGINATOR_ID),
         _trim(("UM", r.category, r.certification_type, r.service_type, f"{r.pos}:B", "", level)),
+        *_previous(r),
         ("DTP", "472", *dates(r.from_date, r.to_date)),
     ]
     if r.diagnoses:
@@ -241,11 +349,18 @@ def request_segments(r: Request278) -> list[tuple[str, ...]]:
                 ("HL", str(n), "4", "SS", "0"),
                 ("TRN", "1", line.trace, ORIGINATOR_ID),
                 ("UM", r.category, "", line.service_type, f"{line.pos}:B"),
+                *_previous(r),
                 ("DTP", "472", *dates(line.from_date, line.to_date)),
                 ("SV1", f"HC:{line.code}", "", "UN", str(line.units)),
             ]
         )
     return segments
+
+
+def _previous(r: Request278) -> list[tuple[str, ...]]:
+    """REF*BB after UM in 2000E and 2000F (X217 "Previous Review Authorization Number"): the
+    payer's number for the certification an amendment refers to; nothing on a new request."""
+    return [("REF", "BB", r.authorization_number)] if r.authorization_number else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,9 +392,10 @@ def response_segments(
     """The segments of a payer's 278 response to `r`, for the payer simulator and tests.
 
     BHT*0007*11, the request's 2000A-2000C, a 2000E with TRN*2 (our trace echoed), UM, HCR
-    (`action`, `number`, `reason`), REF*NT `reference`, DTP*AAH `window`, PWK `attachments`
-    (report type, transmission), MSG `messages`, the providers, then per line TRN*2, UM, HCR from
-    `lines[n]` (None: no line HCR), DTP*472 and SV1 (the approved code and units if given).
+    (`action`, `number`, `reason`), REF*NT `reference`, DTP*AAH `window`,
+    PWK `attachments` (report type, transmission), MSG `messages`, the providers, then per line
+    TRN*2, UM, HCR from `lines[n]` (None: no line HCR), DTP*472 and SV1 (the approved code and
+    units if given).
     `reject` = (HL03 level, AAA03, AAA04) writes an AAA*N in that loop and nothing below it."""
     request = request_segments(r)
     event = next(i for i, s in enumerate(request) if s[0] == "HL" and s[3] == "EV")

@@ -23,7 +23,7 @@ from precert.channels.x12.errors import locate
 from precert.channels.x12.implementation import check_document
 from precert.channels.x12.tokens import Segment
 from precert.channels.x12.tx278 import Line278, Request278, trace_key
-from precert.channels.x12.x217 import AAA03_REASONS, AAA04_FOLLOW_UPS, X217
+from precert.channels.x12.x217 import AAA03_REASONS, AAA04_FOLLOW_UPS, X217, check_situational
 from precert.domain.authorizations import ServiceLine
 from precert.domain.determinations import (
     Determination,
@@ -40,6 +40,7 @@ def check_278(text: str) -> X12Document:
     set's `findings` (so `ack999.acknowledge` rejects with IK3/IK4)."""
     document = read(text)
     check_document(document, [X217])
+    check_situational(document)  # rules across segments (UM02 3/4/S needs REF*BB)
     return document
 
 
@@ -187,6 +188,7 @@ def _request(bht: Segment, chain: list[_Loop], event: _Loop) -> Request278:
     if start is None or end is None:
         raise InvalidInput.field("2000E", "The 278 request has no DTP*472 service dates.")
     facility = _nm1_id(event, "FA")
+    previous = event.first("REF", "BB")
     return Request278(
         reference=bht.element(3),
         created_at=created.replace(tzinfo=dt.UTC),
@@ -209,6 +211,7 @@ def _request(bht: Segment, chain: list[_Loop], event: _Loop) -> Request278:
         rendering_npi=_nm1_id(event, "SJ"),
         facility_npi=facility or None,
         lines=tuple(lines),
+        authorization_number=previous.element(2) if previous is not None else "",
     )
 
 

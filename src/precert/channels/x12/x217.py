@@ -4,11 +4,15 @@ the code values we check.
 
 Only the parts precert uses are described; a segment the guide allows and we do not know is
 reported as unexpected. Code lists are small subsets in our own words (X12 owns the full lists):
-check a code a payer sends against the TR3 before adding it here.
+check a code a payer sends against the TR3 before adding it here. `check_situational` adds the
+rules that span segments, which the declarative checker cannot say (a request that cancels,
+extends or revises must name the certification in REF*BB).
 """
 
 from __future__ import annotations
 
+from precert.channels.x12.envelope import TransactionSet, X12Document
+from precert.channels.x12.errors import Finding, issue, locate
 from precert.channels.x12.implementation import (
     ElementRule,
     Implementation,
@@ -22,6 +26,7 @@ from precert.channels.x12.implementation import (
     rd8_check,
     time_check,
 )
+from precert.channels.x12.tokens import Segment
 from precert.domain import codes
 from precert.errors import InvalidInput
 
@@ -52,6 +57,8 @@ UM02_CERTIFICATION_TYPES: dict[str, str] = {
     "1": "appeal, immediate",
     "2": "appeal, standard",
 }
+# UM02 values that refer back to a certification the payer gave: REF*BB must name it.
+UM02_REFERRING = frozenset({"3", "4", "S"})
 UM06_LEVELS = frozenset({"03", "E", "U"})  # emergency, elective, urgent
 # AAA04, what the submitter should do next.
 AAA04_FOLLOW_UPS: dict[str, str] = {
@@ -444,3 +451,80 @@ X217 = Implementation(
     ),
     stops_at=("AAA", "N"),
 )
+
+
+# -- rules across segments ----------------------------------------------------------------------
+
+
+def check_situational(document: X12Document) -> None:
+    """The X217 rules that span segments, for every 278 request in `document`: in 2000E, UM02 3
+    (cancel), 4 (extension) or S (revised) needs REF*BB, the payer's number for the
+    certification it refers to (TR3: required when the request follows one the UMO already
+    processed and its number is known, which ours always is); REF*BB at most once per loop.
+    Findings go to the set and the document, like `check_document`'s."""
+    for interchange in document.interchanges:
+        for group in interchange.groups:
+            for transaction in group.sets:
+                if transaction.code != "278" or _purpose(transaction) != "13":
+                    continue
+                found = _referring(transaction, interchange.position, group.position)
+                transaction.findings.extend(found)
+                document.findings.extend(found)
+
+
+def _purpose(transaction: TransactionSet) -> str:
+    segments = transaction.segments
+    return segments[1].element(2) if len(segments) > 1 and segments[1].tag == "BHT" else ""
+
+
+def _referring(transaction: TransactionSet, interchange: int, group: int) -> list[Finding]:
+    found: list[Finding] = []
+
+    def add(code: str, ack: str, message: str, position: int) -> None:
+        where = locate(interchange, group, transaction.position, segment=position, tag="REF")
+        finding = Finding(
+            issue(code, message, where),
+            "segment",
+            ack,
+            interchange,
+            group,
+            transaction.position,
+            position,
+            "REF",
+        )
+        found.append(finding)
+
+    for level, hl, segments in _hl_blocks(transaction):
+        numbers = [(p, s) for p, s in segments if s.tag == "REF" and s.element(1) == "BB"]
+        for position, _ in numbers[1:]:
+            add(
+                "x12.max_use",
+                "5",
+                f"REF*BB (previous review authorization number) may occur once in loop "
+                f"{HL_LEVELS.get(level, level)}; send one certification number.",
+                position,
+            )
+        um = next((s for _, s in segments if s.tag == "UM"), None)
+        if level == "EV" and um is not None and um.element(2) in UM02_REFERRING and not numbers:
+            kind = UM02_CERTIFICATION_TYPES[um.element(2)]
+            add(
+                "x12.previous_authorization",
+                "3",
+                f"UM02 {um.element(2)} ({kind}) refers to an earlier certification: add REF*BB "
+                "with the payer's certification number after UM in loop 2000E.",
+                hl,
+            )
+    return found
+
+
+def _hl_blocks(transaction: TransactionSet) -> list[tuple[str, int, list[tuple[int, Segment]]]]:
+    """(HL03, position of the HL, its segments with positions) for each HL of the set."""
+    blocks: list[tuple[str, int, list[tuple[int, Segment]]]] = []
+    end = len(transaction.segments) - (1 if transaction.trailer is not None else 0)
+    for index in range(1, end):
+        segment = transaction.segments[index]
+        if segment.tag == "HL":
+            blocks.append((segment.element(3), index + 1, []))
+        elif blocks:
+            blocks[-1][2].append((index + 1, segment))
+    return blocks
