@@ -670,3 +670,124 @@ def test_other_refusals_name_what_to_fix(
     with pytest.raises(error) as raised:
         channel.submit(submission(request_for("req-refused", "OK-16")))
     assert names in str(raised.value)
+
+
+# -- amend: cancel, extend, revise an authorization (PAS Claim Update) --------------------------
+
+
+def _approved(sim: Sim, request_id: str, member: str) -> tuple[PasChannel, Receipt, str]:
+    channel = sim.channel()
+    receipt = channel.submit(submission(request_for(request_id, member)))
+    determination = answer_of(receipt).determination
+    assert determination is not None
+    return channel, receipt, determination.authorization_number
+
+
+def test_a_cancellation_is_confirmed_and_the_authorization_withdrawn(sim: Sim) -> None:
+    request = request_for("req-amend-cancel", "OK-40")
+    channel, receipt, number = _approved(sim, request.id, "OK-40")
+    assert sim.authorizations() == 1
+    sim.clock.now = START + dt.timedelta(days=2)
+    answer = channel.amend(
+        submission(request, 2), receipt, kind="cancel", authorization_number=number
+    )
+    assert answer.kind is AnswerKind.CANCELLED
+    assert answer.determination is None
+    assert answer.reference == number
+    assert sim.authorizations() == 0
+    # Sent again later (a lost answer), the same cancellation gets the same confirmation.
+    sim.clock.now += dt.timedelta(hours=1)
+    again = channel.amend(
+        submission(request, 3), receipt, kind="cancel", authorization_number=number
+    )
+    assert again == answer
+
+
+def test_an_extension_keeps_the_authorization_number_with_new_dates_and_units(sim: Sim) -> None:
+    request = request_for("req-amend-extend", "OK-41")
+    channel, receipt, number = _approved(sim, request.id, "OK-41")
+    answer = channel.amend(
+        submission(request, 2),
+        receipt,
+        kind="extend",
+        authorization_number=number,
+        to_date=dt.date(2030, 10, 31),
+        units={"J1745": 6},
+    )
+    assert answer.kind is AnswerKind.DECIDED and answer.determination is not None
+    determination = answer.determination
+    assert determination.outcome is Outcome.APPROVED
+    assert determination.authorization_number == number
+    assert determination.valid_to == dt.date(2030, 10, 31)
+    assert [(line.code, line.approved_units) for line in determination.lines] == [
+        ("70551", 1),
+        ("J1745", 6),
+    ]
+    assert sim.authorizations() == 1
+
+
+def test_an_amendment_the_payer_cannot_apply_is_a_rejection_naming_the_element(sim: Sim) -> None:
+    request = request_for("req-amend-wrong", "OK-42")
+    channel, receipt, _ = _approved(sim, request.id, "OK-42")
+    with pytest.raises(PayerRejected) as raised:
+        channel.amend(
+            submission(request, 2),
+            receipt,
+            kind="revise",
+            authorization_number="NOT-OURS",
+            units={"J1745": 2},
+        )
+    assert raised.value.issues[0].location.endswith("extension(authorizationNumber)")
+    never = request_for("req-amend-never", "OK-43")
+    with pytest.raises(PayerRejected) as raised:
+        channel.amend(
+            submission(never),
+            Receipt("fhir-pas", never.id, START),
+            kind="cancel",
+            authorization_number="SIM00000001",
+        )
+    assert raised.value.issues[0].location == "Bundle.entry[0].resource.related"
+    assert "OK-43" not in str(raised.value)
+
+
+def test_a_cancellation_the_payer_does_not_confirm_is_a_rejection(
+    payer: tuple[ScriptedPayer, str],
+) -> None:
+    scripted, base = payer
+    scripted.answers(ig_approval())
+    request = request_for("req-amend-unconfirmed", "OK-44")
+    channel = PasChannel({PAYER: base}, token=scripted.token, clock=Clock())
+    receipt = Receipt("fhir-pas", "AUTH-9", START)
+    with pytest.raises(PayerRejected) as raised:
+        channel.amend(submission(request), receipt, kind="cancel", authorization_number="AUTH-9")
+    assert raised.value.issues[0].code == "pas.not-cancelled"
+    (operation, _, sent) = scripted.received[0]
+    assert operation == "Claim/$submit"
+    assert sent["entry"][0]["resource"]["related"][0]["relationship"]["coding"][0]["code"] == (
+        "prior"
+    )
+
+
+def test_amend_refuses_what_it_cannot_send_before_sending_anything(
+    payer: tuple[ScriptedPayer, str],
+) -> None:
+    scripted, base = payer
+    channel = PasChannel({PAYER: base}, token=scripted.token, clock=Clock())
+    request = request_for("req-amend-bad", "OK-45")
+    with pytest.raises(InvalidInput) as raised:
+        channel.amend(
+            submission(request),
+            Receipt("x12", "R1", START),
+            kind="cancel",
+            authorization_number="A",
+        )
+    assert raised.value.issues[0].location == "receipt"
+    with pytest.raises(InvalidInput) as raised:
+        channel.amend(
+            submission(request),
+            Receipt("fhir-pas", "R1", START),
+            kind="extend",
+            authorization_number="A",
+        )
+    assert raised.value.issues[0].location == "to_date"
+    assert scripted.received == []

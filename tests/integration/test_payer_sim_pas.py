@@ -4,6 +4,7 @@ duplicates and restarts, and malformed input answered with located OperationOutc
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Iterator
@@ -19,8 +20,13 @@ from tests.integration.web.live_server import serving
 from tests.unit.pas_fixtures import make_request
 from typer.testing import CliRunner
 
-from precert.channels.fhir.pas_bundle import build_request_bundle
-from precert.channels.fhir.pas_response import PasResult, ResultKind, read_response
+from precert.channels.fhir.pas_bundle import build_request_bundle, update_bundle
+from precert.channels.fhir.pas_response import (
+    PasResult,
+    ResultKind,
+    ReviewAction,
+    read_response,
+)
 from precert.cli.main import app
 from precert.domain.authorizations import AuthorizationRequest, Coverage, Patient, ServiceLine
 from precert.domain.determinations import LineStatus, Outcome
@@ -443,3 +449,141 @@ def test_the_command_refuses_a_bad_rules_file_with_each_problem_named(tmp_path: 
     result = CliRunner().invoke(app, ["payer-sim", "--port", "9", "--rules", str(path)])
     assert result.exit_code == 2
     assert "rules[0].reason" in result.output
+
+
+# -- updates: cancel, extend, revise (PAS Claim Update) ---------------------------------------
+
+
+def _update(sim: Sim, request: AuthorizationRequest, **change: Any) -> httpx.Response:
+    return sim.http.post("/fhir/Claim/$submit", json=update_bundle(request, **change))
+
+
+def _authorizations(sim: Sim) -> int:
+    state = State(sim.state_dir)
+    try:
+        return state.authorization_count()
+    finally:
+        state.close()
+
+
+def test_a_cancel_answers_c_for_every_item_and_withdraws_the_authorization(sim: Sim) -> None:
+    request = request_for("req-cancel", "OK-30")
+    granted = sim.decision(request).determination
+    assert granted is not None and _authorizations(sim) == 1
+    sim.clock.now = START + dt.timedelta(days=1)
+    response = _update(
+        sim, request, kind="cancel", authorization_number=granted.authorization_number
+    )
+    assert response.status_code == 200, response.text
+    cancelled = read_response(response.json(), lines=request.lines)
+    assert cancelled.kind is ResultKind.CANCELLED
+    assert [item.action for item in cancelled.items] == [ReviewAction.CANCELLED] * 2
+    assert cancelled.reference == granted.authorization_number
+    assert _authorizations(sim) == 0
+    # Asked about later, the request is cancelled; the same cancel again is answered once.
+    inquired = read_response(sim.inquire(request).json())
+    assert inquired.kind is ResultKind.CANCELLED
+    again = _update(sim, request, kind="cancel", authorization_number=granted.authorization_number)
+    assert again.json() == response.json()
+
+
+def test_a_cancelled_pended_request_is_never_decided(sim: Sim) -> None:
+    request = request_for("req-cancel-pend", "PEND-30")
+    pended = sim.decision(request)
+    assert pended.kind is ResultKind.PENDED
+    response = _update(sim, request, kind="cancel", authorization_number=pended.reference)
+    assert read_response(response.json()).kind is ResultKind.CANCELLED
+    sim.clock.now = START + dt.timedelta(seconds=61)
+    assert read_response(sim.inquire(request).json()).kind is ResultKind.CANCELLED
+    assert _authorizations(sim) == 0
+
+
+def test_an_extension_is_approved_under_the_same_authorization_number(sim: Sim) -> None:
+    request = request_for("req-extend", "OK-31")
+    granted = sim.decision(request).determination
+    assert granted is not None and granted.valid_to is not None
+    later = dt.date(2030, 12, 31)
+    number = granted.authorization_number
+    response = _update(
+        sim, request, kind="extend", authorization_number=number, to_date=later, units={"J1745": 8}
+    )
+    assert response.status_code == 200, response.text
+    asked = [
+        dataclasses.replace(line, to_date=later, units=8 if line.code == "J1745" else line.units)
+        for line in request.lines
+    ]
+    extended = read_response(response.json(), lines=asked)
+    assert extended.kind is ResultKind.DECIDED and extended.determination is not None
+    assert extended.determination.outcome is Outcome.APPROVED
+    assert extended.determination.authorization_number == number
+    assert extended.determination.valid_to == later > granted.valid_to
+    assert [(line.code, line.approved_units) for line in extended.determination.lines] == [
+        ("70551", 1),
+        ("J1745", 8),
+    ]
+    assert _authorizations(sim) == 1  # the same authorization, not a second one
+    revised = _update(sim, request, kind="revise", authorization_number=number, units={"J1745": 2})
+    revision = read_response(revised.json()).determination
+    assert revision is not None and revision.authorization_number == number
+    assert _authorizations(sim) == 1
+
+
+@pytest.mark.parametrize(
+    ("prepare", "number", "code", "location"),
+    [
+        ("never", "SIM00000001", "not-found", "Bundle.entry[0].resource.related"),
+        ("denied", "SIM00000001", "business-rule", "Bundle.entry[0].resource.item[0]"),
+        ("approved", "NOT-OURS", "business-rule", "Bundle.entry[0].resource.item[0]"),
+        ("cancelled", "", "business-rule", "Bundle.entry[0].resource.item[0]"),
+    ],
+)
+def test_an_update_the_payer_cannot_apply_is_refused_naming_the_element(
+    sim: Sim, prepare: str, number: str, code: str, location: str
+) -> None:
+    member = "DENY-32" if prepare == "denied" else "OK-32"
+    request = request_for(f"req-update-{prepare}", member)
+    if prepare != "never":
+        first = sim.decision(request)
+        if prepare == "cancelled":
+            assert first.determination is not None
+            number = first.determination.authorization_number
+            _update(sim, request, kind="cancel", authorization_number=number)
+    response = _update(sim, request, kind="extend", authorization_number=number, units={"J1745": 5})
+    assert response.status_code == 422, response.text
+    (issue,) = response.json()["issue"]
+    assert issue["code"] == code
+    assert issue["expression"][0].startswith(location)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), kind=st.sampled_from(["cancel", "extend"]))
+def test_a_mangled_update_is_answered_or_refused_never_a_crash(
+    data: st.DataObject, kind: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    request = request_for("req-fuzz-update", "OK-11")
+    bundle = update_bundle(
+        request, kind=kind, authorization_number="SIM00000001", to_date=dt.date(2030, 9, 1)
+    )
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(_paths(bundle)[1:]))
+        parent: Any = bundle
+        for step in path[:-1]:
+            parent = parent[step]
+        if data.draw(st.booleans()) and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = data.draw(_JSON)
+        if not _present(bundle, path[:-1]):
+            break
+    state = State(tmp_path_factory.mktemp("fuzz-update"))
+    try:
+        simulator = Simulator(RULES, state, Clock())
+        simulator.submit(build_request_bundle(request))  # the prior request, granted SIM00000001
+        try:
+            answer = simulator.submit(bundle)
+        except PrecertError as error:
+            assert error.issues, "a refusal names what to fix"
+        else:
+            read_response(answer)
+    finally:
+        state.close()

@@ -6,18 +6,24 @@ import datetime as dt
 from typing import Any
 
 import fhirpathpy
+import pytest
 from tests.unit.pas_fixtures import FACILITY, ORDERING, RENDERING, make_request, resource
 
 from precert.channels.fhir.pas_bundle import (
     CPT_SYSTEM,
+    EXT_INFO_CANCELLED,
     HCPCS_SYSTEM,
     ICD10CM_SYSTEM,
     NPI_SYSTEM,
     POS_SYSTEM,
+    UPDATE_CLAIM_PROFILE,
+    UPDATE_ID_SYSTEM,
     build_request_bundle,
+    update_bundle,
 )
 from precert.channels.fhir.pas_checks import check_request_bundle
 from precert.domain.authorizations import ServiceLine, Urgency
+from precert.errors import InvalidInput
 
 
 def test_the_claim_comes_first_as_a_preauthorization_and_the_bundle_is_a_collection() -> None:
@@ -143,3 +149,91 @@ def test_a_dme_line_carries_its_device_request_and_other_lines_none() -> None:
     assert not [e for e in mri["extension"] if e["url"].endswith("requestedService")]
     assert check_request_bundle(bundle) == []
     assert resource(build_request_bundle(make_request()), "DeviceRequest") == []
+
+
+# -- updates and cancellations (PAS Claim Update) ----------------------------------------------
+
+
+def _ext(element: dict[str, Any], name: str) -> Any:
+    return [e for e in element.get("extension", []) if e["url"].endswith(name)]
+
+
+def test_a_cancel_points_at_the_prior_claim_it_carries_and_flags_every_item() -> None:
+    request = make_request()
+    prior = build_request_bundle(request, created=request.created_at)
+    bundle = update_bundle(request, kind="cancel", authorization_number="AUTH-1")
+    assert check_request_bundle(bundle) == []
+    claim = bundle["entry"][0]["resource"]
+    assert claim["meta"]["profile"] == [UPDATE_CLAIM_PROFILE]
+    assert claim["identifier"][0]["system"] == UPDATE_ID_SYSTEM
+    assert claim["identifier"] != prior["entry"][0]["resource"]["identifier"]
+    (related,) = claim["related"]
+    assert related["relationship"]["coding"][0]["code"] == "prior"
+    carried = [e for e in bundle["entry"] if e["fullUrl"] == related["claim"]["reference"]]
+    assert carried == [prior["entry"][0]]  # the prior Claim exactly as first submitted
+    for item in claim["item"]:
+        (certification,) = _ext(item, "extension-certificationType")
+        assert certification["valueCodeableConcept"]["coding"][0]["code"] == "3"
+        assert _ext(item, "extension-authorizationNumber")[0]["valueString"] == "AUTH-1"
+        assert item["modifierExtension"] == [{"url": EXT_INFO_CANCELLED, "valueBoolean": True}]
+
+
+def test_an_extension_asks_the_new_end_date_and_units_with_certification_type_4() -> None:
+    request = make_request()
+    code = request.lines[0].code
+    bundle = update_bundle(
+        request,
+        kind="extend",
+        authorization_number="AUTH-1",
+        to_date=dt.date(2031, 1, 31),
+        units={code: 9},
+    )
+    assert check_request_bundle(bundle) == []
+    items = bundle["entry"][0]["resource"]["item"]
+    for item in items:
+        (certification,) = _ext(item, "extension-certificationType")
+        assert certification["valueCodeableConcept"]["coding"][0]["code"] == "4"
+        assert item["servicedPeriod"]["end"] == "2031-01-31"
+        assert "modifierExtension" not in item
+    assert items[0]["quantity"] == {"value": 9}
+    revised = update_bundle(request, kind="revise", authorization_number="AUTH-1", units={code: 2})
+    (certification,) = _ext(revised["entry"][0]["resource"]["item"][0], "certificationType")
+    assert certification["valueCodeableConcept"]["coding"][0]["code"] == "S"
+
+
+def test_the_same_change_is_the_same_update_and_another_change_is_another() -> None:
+    request = make_request()
+    one = update_bundle(request, kind="cancel", authorization_number="AUTH-1")
+    again = update_bundle(request, kind="cancel", authorization_number="AUTH-1")
+    later = update_bundle(
+        request, kind="extend", authorization_number="AUTH-1", to_date=dt.date(2031, 1, 31)
+    )
+    assert one == again
+    assert later["entry"][0]["resource"]["identifier"] != one["entry"][0]["resource"]["identifier"]
+    assert later["id"] != one["id"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"kind": "pause", "authorization_number": "A"}, "kind"),
+        ({"kind": "cancel", "authorization_number": " "}, "authorization_number"),
+        ({"kind": "extend", "authorization_number": "A"}, "to_date"),
+        (
+            {"kind": "extend", "authorization_number": "A", "to_date": dt.date(2000, 1, 1)},
+            "to_date",
+        ),
+        ({"kind": "revise", "authorization_number": "A", "units": {"99999": 2}}, "units"),
+        ({"kind": "revise", "authorization_number": "A", "units": {"__first__": 0}}, "units"),
+    ],
+)
+def test_an_update_that_cannot_be_built_names_the_argument(
+    arguments: dict[str, Any], field: str
+) -> None:
+    request = make_request()
+    if arguments.get("units") and "__first__" in arguments["units"]:
+        arguments["units"] = {request.lines[0].code: 0}
+    with pytest.raises(InvalidInput) as raised:
+        update_bundle(request, **arguments)
+    assert raised.value.issues[0].location == field
+    assert str(raised.value).startswith(f"{field}: ")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tests.unit.pas_fixtures import EXAMPLES, load, make_request, request_examples
 
 from precert.channels.fhir.operation_outcome import operation_outcome
-from precert.channels.fhir.pas_bundle import build_request_bundle
+from precert.channels.fhir.pas_bundle import build_request_bundle, update_bundle
 from precert.channels.fhir.pas_checks import check_request_bundle, require_valid_request
 from precert.errors import InvalidInput, Issue, NotFound
 
@@ -211,3 +211,81 @@ def test_a_built_bundle_with_one_element_replaced_gives_issues_never_a_crash(dat
 def test_fixtures_are_present() -> None:
     # A test must be able to fail: an empty corpus folder would pass every parametrized case.
     assert (EXAMPLES / "2.2.1" / "SOURCE.txt").exists()
+
+
+# -- updates (PAS Claim Update) ------------------------------------------------------------------
+
+
+def _cancel() -> dict[str, Any]:
+    return update_bundle(make_request(), kind="cancel", authorization_number="AUTH-1")
+
+
+def _prior_entry(b: dict[str, Any]) -> dict[str, Any]:
+    reference = _claim(b)["related"][0]["claim"]["reference"]
+    entry: dict[str, Any] = next(e for e in b["entry"] if e["fullUrl"] == reference)
+    return entry
+
+
+UPDATE_BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
+    (
+        "relationship not prior",
+        lambda b: _claim(b)["related"][0]["relationship"]["coding"][0].update(code="associated"),
+        "required",
+        f"{CLAIM}.related",
+    ),
+    (
+        "related without a claim",
+        lambda b: _claim(b)["related"][0].pop("claim"),
+        "required",
+        f"{CLAIM}.related",
+    ),
+    (
+        "cancelled item without infoCancelled",
+        _drop_item(1, "modifierExtension"),
+        "required",
+        f"{CLAIM}.item[1].modifierExtension(infoCancelled)",
+    ),
+    (
+        "prior Claim left out",
+        lambda b: b["entry"].remove(_prior_entry(b)),
+        "not-found",
+        f"{CLAIM}.related[0].claim.reference",
+    ),
+    (
+        "same identifier as the prior Claim",
+        lambda b: _claim(b).update(identifier=_prior_entry(b)["resource"]["identifier"]),
+        "invalid",
+        f"{CLAIM}.related[0].claim.reference",
+    ),
+    (
+        "related names a Patient",
+        lambda b: _claim(b)["related"][0]["claim"].update(
+            reference=_claim(b)["patient"]["reference"]
+        ),
+        "invalid",
+        f"{CLAIM}.related[0].claim.reference",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "breaks", "code", "location"), UPDATE_BROKEN, ids=[b[0] for b in UPDATE_BROKEN]
+)
+def test_each_broken_update_rule_is_named_where_it_fails(
+    name: str, breaks: Callable[[dict[str, Any]], None], code: str, location: str
+) -> None:
+    bundle = _cancel()
+    assert check_request_bundle(bundle) == []
+    breaks(bundle)
+    issues = check_request_bundle(bundle)
+    assert (code, location) in {(i.code, i.location) for i in issues}, issues
+    assert all(i.message.startswith(i.location) for i in issues)
+
+
+def test_the_ig_update_example_passes_and_its_cancelled_item_is_checked() -> None:
+    (path,) = [p for p in request_examples() if "2.2.1" in str(p) and "Update" in p.name]
+    bundle = load(path)
+    assert check_request_bundle(bundle) == []
+    del _claim(bundle)["item"][1]["modifierExtension"]
+    (issue,) = check_request_bundle(bundle)
+    assert issue.location == f"{CLAIM}.item[1].modifierExtension(infoCancelled)"

@@ -5,6 +5,11 @@
 Claim's identifier, payer, member id and items; `response_bundle` writes the answer for one
 decision per item; `rejection_bundle` the AAA-style rejection of an unknown member. Plain dicts,
 as in channels/fhir.
+
+An update (PAS Claim Update: `related` names the prior Claim, which the Bundle carries) is read
+into `Submitted.update`: the prior Claim's identifier, the certification type asked (X12 1322:
+3 cancel, 4 extension, S revised) and the authorization number the items name;
+`amendment_bundle` answers it under the same authorization number (C on every item for a cancel).
 """
 
 from __future__ import annotations
@@ -15,6 +20,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from precert.channels.fhir.pas_bundle import (
+    EXT_AUTHORIZATION_NUMBER,
+    EXT_CERTIFICATION_TYPE,
+    EXT_INFO_CANCELLED,
+)
 from precert.channels.fhir.pas_response import (
     EXT_ADMIN_REFERENCE,
     EXT_AUTHORIZED_DETAIL,
@@ -65,6 +75,17 @@ class Item:
     units: int
     start: dt.date | None
     end: dt.date | None
+    cancelled: bool = False  # the infoCancelled modifier: no longer requested
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """What an update Claim changes: the prior Claim (by identifier), the certification type
+    of its items (X12 1322), and the authorization number they name (empty when none)."""
+
+    prior: str  # "system|value" of the prior Claim's first identifier
+    certification: str
+    authorization_number: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +99,7 @@ class Submitted:
     claim: Mapping[str, Any]
     claim_url: str
     carried: tuple[Mapping[str, Any], ...]  # entries the response repeats (patient, insurer...)
+    update: Update | None = None  # set when the Claim updates or cancels an earlier one
 
 
 def claim_identifiers(bundle: Mapping[str, Any]) -> list[str]:
@@ -127,8 +149,120 @@ def read_submission(bundle: Mapping[str, Any]) -> Submitted:
         if e.get("resource") in (patient, insurer) or _is(e, claim.get("provider"))
     )
     return Submitted(
-        identifiers[0], payer, member, items, claim, str(entries[0].get("fullUrl") or ""), carried
+        identifiers[0],
+        payer,
+        member,
+        items,
+        claim,
+        str(entries[0].get("fullUrl") or ""),
+        carried,
+        _update(entries, claim, raw_items, at),
     )
+
+
+def _update(
+    entries: Sequence[Mapping[str, Any]],
+    claim: Mapping[str, Any],
+    raw_items: list[Mapping[str, Any]],
+    at: str,
+) -> Update | None:
+    """The update a Claim carries (None for a first request): the Claim its `related` names
+    with relationship prior, which our checks require the Bundle to hold."""
+    related = claim.get("related")
+    if not isinstance(related, list) or not related:
+        return None
+    prior: Mapping[str, Any] | None = None
+    for link in related:
+        if isinstance(link, Mapping) and "prior" in _codes(link.get("relationship")):
+            prior = _resolve(entries, link.get("claim"))
+            break
+    prior_ids = claim_identifiers({"entry": [{"resource": prior}]}) if prior else []
+    if not prior_ids:
+        raise InvalidInput.field(
+            f"{at}.related",
+            f"{at}.related: the prior Claim this update changes must be in the Bundle, with "
+            "the identifier it was submitted under.",
+            "required",
+        )
+    certifications = {
+        code for raw in raw_items for code in _codes(_extension(raw, EXT_CERTIFICATION_TYPE))
+    }
+    # A cancel wins over anything else asked in the same update; then an extension, a revision.
+    certification = next((c for c in ("3", "4", "S") if c in certifications), "S")
+    numbers = [_extension(raw, EXT_AUTHORIZATION_NUMBER) for raw in raw_items]
+    number = next((n for n in numbers if isinstance(n, str) and n), "")
+    return Update(prior_ids[0], certification, number)
+
+
+def _extension(raw: Mapping[str, Any], url: str) -> object:
+    """The value of `raw`'s extension `url` (valueCodeableConcept or valueString), or None."""
+    extensions = raw.get("extension")
+    for extension in extensions if isinstance(extensions, list) else []:
+        if isinstance(extension, Mapping) and extension.get("url") == url:
+            return extension.get("valueCodeableConcept", extension.get("valueString"))
+    return None
+
+
+def _codes(concept: object) -> set[str]:
+    codings = concept.get("coding") if isinstance(concept, Mapping) else None
+    return {
+        str(c.get("code"))
+        for c in (codings if isinstance(codings, list) else [])
+        if isinstance(c, Mapping) and c.get("code")
+    }
+
+
+def amendment_bundle(
+    submitted: Submitted, *, now: dt.datetime, authorization_number: str | None
+) -> dict[str, Any]:
+    """The answer to an update of an authorization the payer granted (`authorization_number`,
+    the same number again: an update never issues a second authorization). A cancel answers
+    every item review action C (cancelled), naming the number it withdrew; an extension or a
+    revision certifies each item as now asked (its units and dates), except items flagged
+    infoCancelled, which are cancelled."""
+    cancel = submitted.update is not None and submitted.update.certification == "3"
+    items = []
+    granted = []
+    for item in submitted.items:
+        if cancel or item.cancelled:
+            items.append(_cancelled_item(item, now, authorization_number))
+        else:
+            granted.append(item)
+            items.append(
+                _response_item(item, Decision(Kind.APPROVE), now, authorization_number, "")
+            )
+    claim_response = _claim_response(submitted, now, "complete")
+    claim_response["item"] = items
+    if granted and authorization_number:
+        claim_response["preAuthRef"] = authorization_number
+        period = _period(granted)
+        if period:
+            claim_response["preAuthPeriod"] = period
+    return _bundle(submitted, claim_response, now)
+
+
+def _cancelled_item(item: Item, now: dt.datetime, number: str | None) -> dict[str, Any]:
+    review: list[dict[str, Any]] = []
+    if number:
+        review.append({"url": "number", "valueString": number})
+    review.append(
+        {
+            "url": EXT_REVIEW_ACTION_CODE,
+            "valueCodeableConcept": _coding(X12 + "306", ReviewAction.CANCELLED.value, "Cancelled"),
+        }
+    )
+    return {
+        "extension": [{"url": EXT_PREAUTH_ISSUE_DATE, "valueDate": now.date().isoformat()}],
+        "itemSequence": item.sequence,
+        "adjudication": [
+            {
+                "extension": [{"url": EXT_REVIEW_ACTION, "extension": review}],
+                "category": _coding(
+                    "http://terminology.hl7.org/CodeSystem/adjudication", "submitted"
+                ),
+            }
+        ],
+    }
 
 
 def response_bundle(
@@ -309,7 +443,12 @@ def _item(raw: Mapping[str, Any], at: str) -> Item:
     value = quantity.get("value") if isinstance(quantity, Mapping) else None
     units = int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 1
     start, end = _dates(raw, at)
-    return Item(sequence, code, max(units, 1), start, end)
+    modifiers = raw.get("modifierExtension")
+    cancelled = any(
+        isinstance(m, Mapping) and m.get("url") == EXT_INFO_CANCELLED and m.get("valueBoolean")
+        for m in (modifiers if isinstance(modifiers, list) else [])
+    )
+    return Item(sequence, code, max(units, 1), start, end, cancelled)
 
 
 def _dates(raw: Mapping[str, Any], at: str) -> tuple[dt.date | None, dt.date | None]:

@@ -2,6 +2,13 @@
 under the Claim identifier (so the same request again gets the same answer and the same
 authorization number, never a second authorization), answer inquiries, and decide pended
 submissions when their delay is over.
+
+An update (PAS Claim Update, see pas.Update) changes a request the payer already answered: a
+cancel answers C and withdraws the authorization (and any pending decision) of the prior Claim;
+an extension or revision is certified under the SAME authorization number with the dates and
+units now asked. The update is remembered under its own Claim identifier, so a repeat gets the
+first answer; an update of a Claim never submitted, or naming an authorization the payer did not
+grant for it, is refused with an OperationOutcome naming the element.
 """
 
 from __future__ import annotations
@@ -13,10 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from precert.channels.fhir.pas_checks import check_request_bundle
-from precert.errors import InvalidInput, NotFound
+from precert.errors import InvalidInput, InvalidTransition, Issue, NotFound
 from precert.payer_sim.pas import (
     GRANTED,
     Submitted,
+    amendment_bundle,
     claim_identifiers,
     read_submission,
     rejection_bundle,
@@ -63,6 +71,8 @@ class Simulator:
             raise InvalidInput("The PAS request Bundle has problems.", list(issues))
         assert isinstance(bundle, Mapping)
         submitted = read_submission(bundle)
+        if submitted.update is not None:
+            return self._amend(submitted, bundle)
         with self._lock:
             now = self.clock()
             stored, new = self.state.add(submitted.identifier, dict(bundle), now)
@@ -89,6 +99,30 @@ class Simulator:
                 reference=reference_for(stored.number),
             )
             self.state.answer(stored.number, response, number, decide_at)
+            return response
+
+    def _amend(self, submitted: Submitted, bundle: Mapping[str, Any]) -> dict[str, Any]:
+        """The answer to an update of an earlier request (see the module docstring)."""
+        update = submitted.update
+        assert update is not None
+        with self._lock:
+            now = self.clock()
+            stored = self.state.find(submitted.identifier)
+            if stored is not None and stored.response:
+                return stored.response  # the same update again: answered once
+            prior = self.state.find(update.prior)
+            _check_amendable(prior, update.certification, update.authorization_number)
+            assert prior is not None
+            kept = None if update.certification == "3" else prior.authorization_number
+            response = amendment_bundle(
+                submitted, now=now, authorization_number=prior.authorization_number
+            )
+            row, _ = self.state.add(submitted.identifier, dict(bundle), now)
+            self.state.answer(row.number, response, None, None)  # one authorization, not two
+            if kept is None:
+                self.state.withdraw(prior.number, response)
+            else:
+                self.state.answer(prior.number, response, kept, None)
             return response
 
     def _repeated(self, bundle: object) -> dict[str, Any] | None:
@@ -161,6 +195,33 @@ def _rejected(response: Mapping[str, Any]) -> bool:
     entries = response.get("entry") or []
     first = entries[0].get("resource", {}) if entries else {}
     return first.get("resourceType") == "ClaimResponse" and first.get("outcome") == "error"
+
+
+_RELATED = "Bundle.entry[0].resource.related"
+_NUMBER = "Bundle.entry[0].resource.item[0].extension(authorizationNumber)"
+
+
+def _check_amendable(prior: Submission | None, certification: str, number: str) -> None:
+    """InvalidInput when no request was accepted under the prior Claim's identifier;
+    InvalidTransition unless `number` is what the payer gave that request: its authorization
+    number, or for a cancel of a pended request its reference."""
+    if prior is None or not prior.response or _rejected(prior.response):
+        raise InvalidInput.field(
+            _RELATED,
+            f"{_RELATED}: no request was accepted under the prior Claim's identifier; an update "
+            "can only change a request the payer answered. Submit it as a new request.",
+            "not-found",
+        )
+    accepted = {prior.authorization_number} - {None}
+    if certification == "3":
+        accepted.add(reference_for(prior.number))
+    if number not in accepted:
+        what = "authorization" if prior.authorization_number else "authorization (none granted)"
+        message = (
+            f"{_NUMBER}: the number does not match the {what} of the prior request; send the "
+            "authorization number the payer gave."
+        )
+        raise InvalidTransition(message, [Issue("invalid-transition", message, _NUMBER)])
 
 
 def reference_for(number: int) -> str:

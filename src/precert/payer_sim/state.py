@@ -123,6 +123,11 @@ class State:
                 ),
             )
 
+    def withdraw(self, number: int, response: dict[str, Any]) -> None:
+        """A cancelled request: its authorization is withdrawn (no longer counted), a pending
+        decision never comes, and an inquiry about it gets `response` (the cancellation)."""
+        self.answer(number, response, None, None)
+
     def due(self, now: dt.datetime) -> list[Submission]:
         """Pended submissions whose delay is over."""
         with self._lock:

@@ -5,11 +5,16 @@ answer becomes a PayerAnswer (a payer's rejection raises PayerRejected).
 Every attempt for one request sends the same Bundle (ids and `created` derive from the request),
 so a retry after a lost answer is the same Claim identifier and the payer answers it once. The
 HTTP and its failures live in client.py; the Bundle and its reading in pas_bundle / pas_response.
+
+`amend` cancels, extends or revises an authorization the payer granted: a PAS Claim Update
+(`pas_bundle.update_bundle`) sent by `Claim/$submit`. The same change again is the same update
+Claim identifier, so a retry is answered once.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
@@ -24,6 +29,7 @@ from precert.channels.fhir.pas_bundle import (
     REQUEST_ID_SYSTEM,
     build_request_bundle,
     resource_id,
+    update_bundle,
 )
 from precert.channels.fhir.pas_response import PasResult, ResultKind, read_response
 from precert.config import Settings
@@ -85,7 +91,7 @@ class PasChannel:
         client = self._client(request.coverage.payer_id)
         bundle = build_request_bundle(request, created=request.created_at)
         sent_at = self._clock()
-        answer = self._read(client.submit(bundle), request, "Claim/$submit")
+        answer = self._read(client.submit(bundle), request.lines, "Claim/$submit")
         payer_reference = answer.reference or (
             answer.determination.authorization_number if answer.determination else ""
         )
@@ -107,7 +113,51 @@ class PasChannel:
         request = submission.request
         client = self._client(request.coverage.payer_id)
         bundle = inquiry_bundle(request, at=self._clock())
-        return self._read(client.inquire(bundle), request, "Claim/$inquire")
+        return self._read(client.inquire(bundle), request.lines, "Claim/$inquire")
+
+    def amend(
+        self,
+        submission: Submission,
+        receipt: Receipt,
+        *,
+        kind: str,
+        authorization_number: str,
+        to_date: dt.date | None = None,
+        units: Mapping[str, int] | None = None,
+    ) -> PayerAnswer:
+        """Cancel (`kind` "cancel"), extend ("extend") or revise ("revise") the authorization
+        `authorization_number` granted on `submission` (whose `receipt` says where it went):
+        `to_date` the new last day of service, `units` the units now asked per procedure code.
+        A confirmed cancel is AnswerKind.CANCELLED (reference: the number withdrawn); an
+        extension or revision the payer's Determination, under the same authorization number.
+        PayerRejected when the payer refuses or answers something other than what was asked."""
+        request = submission.request
+        if receipt.channel != self.name:
+            raise InvalidInput.field(
+                "receipt",
+                f"receipt: the request went by {receipt.channel!r}; amend it the same way.",
+            )
+        client = self._client(request.coverage.payer_id)
+        bundle = update_bundle(
+            request,
+            kind=kind,
+            authorization_number=authorization_number,
+            to_date=to_date,
+            units=units,
+            created=self._clock(),
+        )
+        # The lines as now asked, so the payer's decision on each names the units and dates.
+        lines = [_amended(line, to_date, units) for line in request.lines]
+        answer = self._read(
+            client.submit(bundle), lines, "Claim/$submit", cancel_sent=kind == "cancel"
+        )
+        if kind == "cancel" and answer.kind is not AnswerKind.CANCELLED:
+            message = (
+                f"The payer did not confirm the cancellation of {authorization_number} (it "
+                f"answered {answer.kind.value}); call the payer to confirm it."
+            )
+            raise PayerRejected(message, [Issue("pas.not-cancelled", message, "reviewActionCode")])
+        return answer
 
     def subscribe(self, payer_id: str, endpoint_url: str, token: str) -> str:
         """Create a rest-hook Subscription at `payer_id`'s base so decisions on pended requests
@@ -152,10 +202,15 @@ class PasChannel:
         )
 
     def _read(
-        self, response: dict[str, Any], request: AuthorizationRequest, operation: str
+        self,
+        response: dict[str, Any],
+        lines: Sequence[ServiceLine],
+        operation: str,
+        *,
+        cancel_sent: bool = False,
     ) -> PayerAnswer:
         try:
-            result = read_response(response, lines=request.lines, received_on=self._clock().date())
+            result = read_response(response, lines=lines, received_on=self._clock().date())
         except InvalidInput as error:
             # The payer answered, but not in a form we can read: nothing usable came back, and
             # asking again (or resubmitting) gets the same stored answer, so a retry is safe.
@@ -166,11 +221,23 @@ class PasChannel:
                 "the payer answers the same Claim identifier once."
             )
             raise ChannelUnavailable(message, list(error.issues)) from None
-        return answer_for(result)
+        return answer_for(result, cancel_sent=cancel_sent)
 
 
-def answer_for(result: PasResult) -> PayerAnswer:
-    """The PayerAnswer for a read PAS response; PayerRejected for an error or a cancellation.
+def _amended(
+    line: ServiceLine, to_date: dt.date | None, units: Mapping[str, int] | None
+) -> ServiceLine:
+    """`line` as an extension or revision asks it (the same rule as pas_bundle.update_bundle)."""
+    if units and line.code in units:
+        line = dataclasses.replace(line, units=units[line.code])
+    if to_date is not None:
+        line = dataclasses.replace(line, to_date=max(to_date, line.from_date))
+    return line
+
+
+def answer_for(result: PasResult, *, cancel_sent: bool = False) -> PayerAnswer:
+    """The PayerAnswer for a read PAS response; PayerRejected for an error, and for a
+    cancellation unless we sent one (`cancel_sent`: then it is AnswerKind.CANCELLED).
     As in the X12 channel, only a DECIDED answer carries a Determination to record."""
     reference = result.reference
     quoted = f" (reference {reference})" if reference else ""
@@ -182,8 +249,11 @@ def answer_for(result: PasResult) -> PayerAnswer:
         if len(issues) > 1:
             message += f" (and {len(issues) - 1} more)"
         raise PayerRejected(message + " Fix the request and submit again.", issues)
+    if result.kind is ResultKind.CANCELLED and cancel_sent:
+        message = f"The payer confirmed the cancellation{quoted}."
+        return PayerAnswer(AnswerKind.CANCELLED, None, reference, message)
     if result.kind is ResultKind.CANCELLED:
-        # We never send a cancellation, so a person must find out why the payer cancelled.
+        # A cancellation we did not ask for: a person must find out why the payer cancelled.
         message = f"The payer answered the request{quoted} as cancelled (review action C)."
         raise PayerRejected(message, [Issue("pas.cancelled", message, "reviewActionCode")])
     if result.kind is ResultKind.DECIDED:

@@ -7,15 +7,24 @@ lines, the DeviceRequest the item's requestedService names. Every id and
 fullUrl is a UUID derived from our request id, and the Claim carries the request id as its
 identifier, so resubmitting the same request yields the same Bundle identity and a payer (or our
 simulator) can recognize the duplicate. Plain dicts: fhir.resources models R4B/R5, not R4 4.0.1.
+
+`update_bundle` builds the PAS Claim Update that cancels, extends or revises an authorization:
+a new Claim whose `related` names the original Claim, which the Bundle carries (see the notes
+above it for the IG rules followed).
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import hashlib
+import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from precert.domain.authorizations import AuthorizationRequest, ServiceLine, Urgency
+from precert.errors import InvalidInput
 
 PAS = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/"
 REQUEST_BUNDLE_PROFILE = PAS + "profile-pas-request-bundle"
@@ -325,3 +334,169 @@ def _facility(resource_id: str, npi: str) -> dict[str, Any]:
         "identifier": [{"system": NPI_SYSTEM, "value": npi}],
         "name": f"Facility NPI {npi}",
     }
+
+
+# -- updates and cancellations ----------------------------------------------------------------
+#
+# PAS 2.x (profile-claim-update, "PAS Claim Update"; the IG's HomecareAuthorizationUpdateExample):
+# an update or cancellation is a new `Claim/$submit` whose Claim
+#   - has its own identifier (the example's "111099-UPDATE" next to the prior "111099"),
+#   - points at the prior Claim in `related.claim` with relationship `prior`
+#     (http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship),
+#   - and the Bundle SHALL include that prior Claim (the profile: "the instance representing the
+#     prior version of the Claim SHALL be included in the update Bundle");
+#   - lists every item of the prior Claim, changed or not, `infoChanged` saying how it changed,
+#     and an item no longer requested SHALL carry the `infoCancelled` modifier extension;
+#   - each item's certificationType (X12 1322, UM02) says what is asked: 3 cancel, 4 extension,
+#     S revised (I initial is the first request).
+# The authorization being changed is named on each item by the PAS `authorizationNumber`
+# extension (X12 REF*BB in the 278), so the payer need not look it up.
+
+UPDATE_CLAIM_PROFILE = PAS + "profile-claim-update"
+EXT_INFO_CHANGED = PAS + "extension-infoChanged"
+EXT_INFO_CANCELLED = PAS + "modifierextension-infoCancelled"
+EXT_AUTHORIZATION_NUMBER = PAS + "extension-authorizationNumber"
+RELATED_CLAIM_SYSTEM = "http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship"
+# The update's own Claim identifier: not the request id system, so a response to an update is
+# never mistaken for the answer to the request itself.
+UPDATE_ID_SYSTEM = "urn:precert:authorization-request-update"
+# kind -> (X12 1322 certification type, display)
+CERTIFICATION_TYPES = {
+    "cancel": ("3", "Cancel"),
+    "extend": ("4", "Extension"),
+    "revise": ("S", "Revised"),
+}
+
+
+def update_bundle(
+    request: AuthorizationRequest,
+    *,
+    kind: str,
+    authorization_number: str,
+    to_date: dt.date | None = None,
+    units: Mapping[str, int] | None = None,
+    created: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The PAS update Bundle that cancels (`kind` "cancel"), extends ("extend": a later end date
+    and/or more units) or revises ("revise") the authorization `authorization_number` granted for
+    `request` as first submitted (`build_request_bundle(request, created=request.created_at)`).
+
+    `to_date` is the new last day of service for every line; `units` the units now asked per
+    procedure code. The update's identifier and every id derive from the request id and the
+    change, so sending the same change again is the same Claim and the payer answers it once.
+    InvalidInput names the argument to fix."""
+    _check_update(request, kind, authorization_number, to_date, units)
+    prior_bundle = build_request_bundle(request, created=request.created_at)
+    prior_entry = prior_bundle["entry"][0]
+    change = _change_key(kind, authorization_number, to_date, units)
+    claim = copy.deepcopy(prior_entry["resource"])
+    claim["id"] = resource_id(request.id, f"claim-update-{change}")
+    claim["meta"] = {"profile": [UPDATE_CLAIM_PROFILE]}
+    claim["identifier"] = [{"system": UPDATE_ID_SYSTEM, "value": f"{request.id}-{kind}-{change}"}]
+    claim["created"] = (created or request.updated_at).isoformat()
+    claim["related"] = [
+        {
+            "claim": {"reference": prior_entry["fullUrl"]},
+            "relationship": _coding(RELATED_CLAIM_SYSTEM, "prior", "Prior Claim"),
+        }
+    ]
+    for item, line in zip(claim["item"], request.lines, strict=True):
+        _amend_item(item, line, kind, authorization_number, to_date, units)
+    entries = [
+        {"fullUrl": _References.url(claim["id"]), "resource": claim},
+        *prior_bundle["entry"][1:],
+        prior_entry,  # the prior Claim, which the update's `related` references
+    ]
+    return {
+        "resourceType": "Bundle",
+        "id": resource_id(request.id, f"bundle-update-{change}"),
+        "meta": {"profile": [REQUEST_BUNDLE_PROFILE]},
+        "identifier": {"system": UPDATE_ID_SYSTEM, "value": claim["identifier"][0]["value"]},
+        "type": "collection",
+        "timestamp": claim["created"],
+        "entry": entries,
+    }
+
+
+def _check_update(
+    request: AuthorizationRequest,
+    kind: str,
+    authorization_number: str,
+    to_date: dt.date | None,
+    units: Mapping[str, int] | None,
+) -> None:
+    if kind not in CERTIFICATION_TYPES:
+        raise InvalidInput.field("kind", "kind: one of cancel, extend, revise.")
+    if not authorization_number.strip():
+        raise InvalidInput.field(
+            "authorization_number",
+            "authorization_number: the payer's number for the authorization to change.",
+            "required",
+        )
+    if kind == "cancel":
+        return
+    if to_date is None and not units:
+        raise InvalidInput.field(
+            "to_date", f"to_date: an {kind} needs a new last day of service, new units, or both."
+        )
+    first = min(line.from_date for line in request.lines)
+    if to_date is not None and to_date < first:
+        raise InvalidInput.field(
+            "to_date", "to_date: the new last day of service is before the first day of service."
+        )
+    codes = {line.code for line in request.lines}
+    for code, count in (units or {}).items():
+        if code not in codes:
+            raise InvalidInput.field("units", f"units: {code} is not a service on this request.")
+        if count < 1:
+            raise InvalidInput.field("units", f"units: {code} needs 1 unit or more.")
+
+
+def _change_key(
+    kind: str,
+    authorization_number: str,
+    to_date: dt.date | None,
+    units: Mapping[str, int] | None,
+) -> str:
+    """A short digest of the change: the same change gives the same update identity."""
+    text = json.dumps(
+        [
+            kind,
+            authorization_number,
+            to_date.isoformat() if to_date else None,
+            sorted((units or {}).items()),
+        ]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _amend_item(
+    item: dict[str, Any],
+    line: ServiceLine,
+    kind: str,
+    authorization_number: str,
+    to_date: dt.date | None,
+    units: Mapping[str, int] | None,
+) -> None:
+    code, display = CERTIFICATION_TYPES[kind]
+    for extension in item["extension"]:
+        if extension["url"] == EXT_CERTIFICATION_TYPE:
+            extension["valueCodeableConcept"] = _coding(X12 + "1322", code, display)
+    item["extension"].extend(
+        [
+            {"url": EXT_INFO_CHANGED, "valueCode": "changed"},
+            {"url": EXT_AUTHORIZATION_NUMBER, "valueString": authorization_number},
+        ]
+    )
+    if kind == "cancel":
+        # The profile: an item no longer requested SHALL be flagged with infoCancelled.
+        item["modifierExtension"] = [{"url": EXT_INFO_CANCELLED, "valueBoolean": True}]
+        return
+    if units and line.code in units:
+        item["quantity"] = {"value": units[line.code]}
+    if to_date is not None:
+        item.pop("servicedDate", None)
+        item["servicedPeriod"] = {
+            "start": line.from_date.isoformat(),
+            "end": max(to_date, line.from_date).isoformat(),
+        }

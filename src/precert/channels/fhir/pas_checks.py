@@ -7,6 +7,11 @@ StructureDefinition: the Bundle is a collection whose first entry is a preauthor
 Claim has its required elements; each item has a unique sequence, a code and the certification
 and request-type extensions; every reference the Claim makes resolves to one entry of the Bundle;
 no resource appears twice. Every IG example request Bundle (PAS 2.0.1 and 2.2.1) passes them.
+
+An update or cancellation (a Claim with `related`, or profile-claim-update) must flag every item
+it cancels (certificationType 3) with `infoCancelled`, and its `related` (PAS 2.1 on) must name
+the prior Claim with relationship `prior`, carried in the Bundle under a different identifier
+(PAS Claim Update profile; see pas_bundle.update_bundle).
 """
 
 from __future__ import annotations
@@ -104,6 +109,33 @@ ITEM_RULES = (
     ),
 )
 
+# PAS Claim Update (profile-claim-update): the update names the Claim it changes in `related`
+# (relationship `prior`, the IG's update example), and "a Claim.item entry that represents an item
+# no longer being requested ... SHALL be flagged using the infoCancelled" modifier extension; an
+# item whose certification type is X12 1322 "3" (cancel) is such an item.
+UPDATE_PROFILE = PAS + "profile-claim-update"
+RELATED_SYSTEM = "http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship"
+UPDATE_CLAIM_RULES = (
+    Rule(
+        "required",
+        "related",
+        f"related.where(relationship.coding.where(system = '{RELATED_SYSTEM}' and code = 'prior')"
+        ".exists()).claim.reference.exists()",
+        "an update names the Claim it changes in related.claim, with relationship 'prior'.",
+    ),
+)
+UPDATE_ITEM_RULES = (
+    Rule(
+        "required",
+        "modifierExtension(infoCancelled)",
+        f"extension.where(url = '{PAS}extension-certificationType').valueCodeableConcept"
+        f".coding.code contains '3' implies modifierExtension.where(url = "
+        f"'{PAS}modifierextension-infoCancelled' and valueBoolean = true).exists()",
+        "an item cancelled in an update (certification type 3) must carry the infoCancelled "
+        "modifier extension set to true.",
+    ),
+)
+
 _COMPILED: dict[str, Callable[[Any, Any], list[Any]]] = {}
 
 
@@ -139,7 +171,72 @@ def check_request_bundle(bundle: object) -> list[Issue]:
         found.extend(_run(ITEM_RULES, item, f"{at}.item[{i}]"))
     found.extend(_duplicate_issues(bundle["entry"]))
     found.extend(_reference_issues(bundle["entry"], claim, at))
+    if is_update(claim):
+        found.extend(_update_issues(bundle["entry"], claim, at))
     return found
+
+
+def is_update(claim: Mapping[str, Any]) -> bool:
+    """Whether a Claim updates or cancels an earlier one (profile-claim-update or `related`)."""
+    meta = claim.get("meta")
+    profiles = meta.get("profile") if isinstance(meta, Mapping) else None
+    return bool(claim.get("related")) or (isinstance(profiles, list) and UPDATE_PROFILE in profiles)
+
+
+def _update_issues(
+    entries: list[Mapping[str, Any]], claim: Mapping[str, Any], at: str
+) -> list[Issue]:
+    # PAS 2.0.1's update example reuses the prior Claim's identifier and has no `related`; 2.1 on
+    # name the prior Claim. Either is accepted; a `related` must then be a proper one.
+    found = _run(UPDATE_CLAIM_RULES, claim, at) if "related" in claim else []
+    items = claim.get("item")
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, Mapping):
+            found.extend(_run(UPDATE_ITEM_RULES, item, f"{at}.item[{i}]"))
+    if found:
+        return found
+    # The prior Claim must be in the Bundle (the profile: it SHALL be included) and be another
+    # Claim: an update that names itself, or a Claim under the same identifier, changes nothing.
+    related = claim.get("related")
+    for n, link in enumerate(related if isinstance(related, list) else []):
+        target = link.get("claim") if isinstance(link, Mapping) else None
+        reference = target.get("reference") if isinstance(target, Mapping) else None
+        prior = _entry_for(entries, reference)
+        where = f"{at}.related[{n}].claim.reference"
+        if prior is None:
+            continue  # a reference to nothing is already reported by _reference_issues
+        if prior.get("resourceType") != "Claim":
+            found.append(_issue("invalid", where, "related.claim must name the prior Claim."))
+        elif prior is claim or _identifier_set(prior) & _identifier_set(claim):
+            found.append(
+                _issue(
+                    "invalid",
+                    where,
+                    "the update needs its own Claim identifier, not the prior Claim's.",
+                )
+            )
+    return found
+
+
+def _entry_for(entries: list[Mapping[str, Any]], reference: object) -> Mapping[str, Any] | None:
+    if not isinstance(reference, str):
+        return None
+    tail = "/".join(reference.rsplit("/", 2)[-2:])
+    for entry in entries:
+        keys = set(_keys(entry))
+        if reference in keys or tail in keys:
+            resource = entry["resource"]
+            return resource if isinstance(resource, Mapping) else None
+    return None
+
+
+def _identifier_set(claim: Mapping[str, Any]) -> set[tuple[str, str]]:
+    identifiers = claim.get("identifier")
+    return {
+        (str(i.get("system") or ""), str(i.get("value")))
+        for i in (identifiers if isinstance(identifiers, list) else [])
+        if isinstance(i, Mapping) and i.get("value")
+    }
 
 
 def require_valid_request(bundle: object) -> Mapping[str, Any]:
@@ -158,7 +255,10 @@ def _all_of(rules: tuple[Rule, ...]) -> Rule:
     return Rule("invalid", "", joined, "")
 
 
-_ALL = {id(rules): _all_of(rules) for rules in (BUNDLE_RULES, CLAIM_RULES, ITEM_RULES)}
+_ALL = {
+    id(rules): _all_of(rules)
+    for rules in (BUNDLE_RULES, CLAIM_RULES, ITEM_RULES, UPDATE_CLAIM_RULES, UPDATE_ITEM_RULES)
+}
 
 
 def _run(rules: tuple[Rule, ...], node: Mapping[str, Any], at: str) -> list[Issue]:

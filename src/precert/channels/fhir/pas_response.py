@@ -159,6 +159,10 @@ def _read_claim_response(
     actions = {item.action for item in items}
     created = _date(resource.get("created"), f"{where}created") or None
     if ReviewAction.CANCELLED in actions and actions <= {ReviewAction.CANCELLED}:
+        # A confirmed cancellation (HCR01 C in the 278) has no decision to record; its reference
+        # is the payer's tracking number, else the authorization number it withdrew.
+        withdrawn = next((item.number for item in items if item.number), "")
+        reference = reference or withdrawn or _text(resource.get("preAuthRef"))
         return PasResult(ResultKind.CANCELLED, items, reference=reference, issues=errors)
     if ReviewAction.PENDED in actions or ReviewAction.CONTACT_PAYER in actions:
         kind = ResultKind.PENDED if ReviewAction.PENDED in actions else ResultKind.CONTACT_PAYER
