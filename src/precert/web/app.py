@@ -22,6 +22,7 @@ from precert.web import docs
 from precert.web import session as web_session
 from precert.web.api import router as api_router
 from precert.web.api.assignment import router as assignment_router
+from precert.web.api.eligibility import router as eligibility_router
 from precert.web.api.exports import router as exports_router
 from precert.web.api.requests import router as requests_router
 from precert.web.errors import install_error_handlers
@@ -30,6 +31,7 @@ from precert.web.fhir.pas_notify import router as pas_notify_router
 from precert.web.limits import BodyLimit
 from precert.web.ui.check import router as ui_router
 from precert.web.ui.dashboard import router as dashboard_router
+from precert.web.ui.eligibility import router as eligibility_page_router
 from precert.web.ui.imports import router as imports_router
 from precert.web.ui.login import router as login_router
 from precert.web.ui.new_request import router as new_request_router
@@ -77,11 +79,13 @@ def create_app(settings: Settings, *, ctx: Context | None = None) -> FastAPI:
     app.include_router(pas_notify_router)  # payers' PAS Subscriptions post decisions here
     app.include_router(exports_router)  # before /requests/{id}, which would take 'export'
     app.include_router(assignment_router)
+    app.include_router(eligibility_router)  # before requests_router, like the other actions
     app.include_router(requests_router)
     app.include_router(ui_router)
     app.include_router(queue_router)
     app.include_router(new_request_router)  # before /requests/{id}, which would take 'new'
     app.include_router(request_page_router)
+    app.include_router(eligibility_page_router)
     app.include_router(login_router)
     app.include_router(dashboard_router)
     app.include_router(imports_router)

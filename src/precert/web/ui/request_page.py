@@ -68,23 +68,23 @@ def download(request_id: str, document_id: str, ctx: ContextDep, actor: PageActo
 async def mark_ready(
     request: Request, request_id: str, ctx: ContextDep, actor: PageActorDep, _csrf: CsrfDep
 ) -> Response:
-    form = await _fields(request)
+    form = await form_fields(request)
 
     def act() -> str:
         reason = form.get("override_reason", "").strip() or None
         requests.mark_ready(ctx, actor, request_id, override_reason=reason)
         return "Marked ready." + (" The override reason is on the timeline." if reason else "")
 
-    return await _act(request, ctx, actor, request_id, "ready", form, act)
+    return await act_on(request, ctx, actor, request_id, "ready", form, act)
 
 
 @router.post("/requests/{request_id}/submit")
 async def submit(
     request: Request, request_id: str, ctx: ContextDep, actor: PageActorDep, _csrf: CsrfDep
 ) -> Response:
-    form = await _fields(request)
+    form = await form_fields(request)
     name = "submit-channel" if form.get("how") == "channel" else "submit"
-    return await _act(
+    return await act_on(
         request, ctx, actor, request_id, name, form,
         lambda: submit_from_form(ctx, actor, request_id, form),
     )  # fmt: skip
@@ -94,7 +94,7 @@ async def submit(
 async def record_decision(
     request: Request, request_id: str, ctx: ContextDep, actor: PageActorDep, _csrf: CsrfDep
 ) -> Response:
-    form = await _fields(request)
+    form = await form_fields(request)
 
     def act() -> str:
         detail = requests.get_request(ctx, actor, request_id)
@@ -104,14 +104,14 @@ async def record_decision(
         )
         return f"Decision recorded: the request is now {changed.status.value.replace('_', ' ')}."
 
-    return await _act(request, ctx, actor, request_id, "decision", form, act)
+    return await act_on(request, ctx, actor, request_id, "decision", form, act)
 
 
 @router.post("/requests/{request_id}/cancel")
 async def cancel(
     request: Request, request_id: str, ctx: ContextDep, actor: PageActorDep, _csrf: CsrfDep
 ) -> Response:
-    form = await _fields(request)
+    form = await form_fields(request)
 
     def act() -> str:
         reason = form.get("reason", "").strip()
@@ -122,27 +122,27 @@ async def cancel(
         requests.cancel_request(ctx, actor, request_id, reason)
         return "Request cancelled."
 
-    return await _act(request, ctx, actor, request_id, "cancel", form, act)
+    return await act_on(request, ctx, actor, request_id, "cancel", form, act)
 
 
 @router.post("/requests/{request_id}/appeal")
 async def appeal(
     request: Request, request_id: str, ctx: ContextDep, actor: PageActorDep, _csrf: CsrfDep
 ) -> Response:
-    form = await _fields(request)
+    form = await form_fields(request)
 
     def act() -> str:
         requests.appeal_request(ctx, actor, request_id, note=form.get("note", ""))
         return "Appeal recorded: follow up for the payer's decision."
 
-    return await _act(request, ctx, actor, request_id, "appeal", form, act)
+    return await act_on(request, ctx, actor, request_id, "appeal", form, act)
 
 
 @router.post("/requests/{request_id}/assign")
 async def assign_one(
     request: Request, request_id: str, ctx: ContextDep, actor: PageActorDep, _csrf: CsrfDep
 ) -> Response:
-    form = await _fields(request)
+    form = await form_fields(request)
 
     def act() -> str:
         who = form.get("assignee", "").strip() or None
@@ -151,7 +151,7 @@ async def assign_one(
             return "Nothing changed: the request was already assigned that way."
         return f"Assigned to {who}." if who else "Unassigned."
 
-    return await _act(request, ctx, actor, request_id, "assign", form, act)
+    return await act_on(request, ctx, actor, request_id, "assign", form, act)
 
 
 @router.post("/requests/{request_id}/documents")
@@ -185,7 +185,7 @@ async def upload(
         )
         return f"Document added to “{uploaded.document.kind}”.{ready}"
 
-    return await _act(request, ctx, actor, request_id, "upload", {"kind": kind}, act)
+    return await act_on(request, ctx, actor, request_id, "upload", {"kind": kind}, act)
 
 
 # -- the page -----------------------------------------------------------------------------------
@@ -258,7 +258,7 @@ def _actions(status: Status) -> set[str]:
 # -- acting -------------------------------------------------------------------------------------
 
 
-async def _fields(request: Request) -> dict[str, str]:
+async def form_fields(request: Request) -> dict[str, str]:
     form = await request.form()
     fields: dict[str, str] = {}
     for key, value in form.multi_items():
@@ -267,7 +267,7 @@ async def _fields(request: Request) -> dict[str, str]:
     return fields
 
 
-async def _act(
+async def act_on(
     request: Request,
     ctx: Context,
     actor: Actor,
