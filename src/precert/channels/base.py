@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, NamedTuple, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
 from precert.domain.authorizations import AuthorizationRequest
 from precert.domain.determinations import Determination
@@ -153,3 +153,21 @@ class Channel(Protocol):
         """The payer's current answer on an earlier submission if the channel can look it up;
         None when it cannot (fax and phone: a person records the decision)."""
         ...
+
+
+@runtime_checkable
+class Amending(Protocol):
+    """A channel that can change what the payer certified: cancel it, extend it (more time or
+    units) or revise it, referring to the payer's number (X12 UM02 3/4/S with REF*BB; a PAS
+    update Claim). A confirmed cancellation answers AnswerKind.CANCELLED."""
+
+    def amend(
+        self,
+        submission: Submission,
+        receipt: Receipt,
+        *,
+        kind: str,
+        authorization_number: str,
+        to_date: dt.date | None = None,
+        units: Mapping[str, int] | None = None,
+    ) -> PayerAnswer: ...

@@ -8,12 +8,13 @@ the decision to the status-machine event. Pure: no I/O.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from precert.domain import codes
-from precert.domain.authorizations import AuthorizationRequest, Event
+from precert.domain.authorizations import AuthorizationRequest, Event, TimelineEvent
 from precert.errors import InvalidInput, Issue
 
 
@@ -99,6 +100,20 @@ class Determination:
 
 
 _GRANTS = (Outcome.APPROVED, Outcome.PARTIALLY_APPROVED)
+
+# Timeline events that carry a determination which is NOT the request's standing decision: a
+# denied extension (the approval stands) and a payer answer that could not be recorded.
+NOT_STANDING = frozenset({"extension_denied", "payer_answer_unrecorded"})
+
+
+def standing_determination(timeline: Sequence[TimelineEvent]) -> Mapping[str, Any] | None:
+    """The stored determination (as_dict form) in force: the newest on the timeline, an approved
+    extension included, skipping those in NOT_STANDING."""
+    for event in reversed(timeline):
+        found = (event.data or {}).get("determination")
+        if isinstance(found, Mapping) and event.kind not in NOT_STANDING:
+            return found
+    return None
 
 
 def validate_determination(

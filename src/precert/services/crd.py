@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from precert.domain.authorizations import AuthorizationRequest, Status, TimelineEvent
+from precert.domain.determinations import standing_determination
 from precert.domain.requirements import Requirement, RuleBook
 from precert.domain.rules import Decision
 from precert.errors import InvalidInput, Issue
@@ -564,12 +565,7 @@ class Grant:
 def grant_of(request: AuthorizationRequest, timeline: Sequence[TimelineEvent]) -> Grant | None:
     """The latest decision's approved lines and validity; the request's lines and dates where the
     decision does not say."""
-    decision: Mapping[str, Any] = {}
-    for event in reversed(timeline):
-        found = (event.data or {}).get("determination")
-        if isinstance(found, Mapping):
-            decision = found
-            break
+    decision = standing_determination(timeline)
     if not decision:
         return None
     lines = decision.get("lines") or []

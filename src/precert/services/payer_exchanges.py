@@ -207,7 +207,7 @@ def inquire(
             return None
         request = request_repository(ctx, uow).get(organization_id, request_id)
     channel = channel_named(exchange.channel, ctx.settings, clock=ctx.now)
-    submission = _submission(ctx, request, exchange)
+    submission = submission_for(ctx, request, exchange)
     receipt = Receipt.from_dict(exchange.receipt)
     try:
         answer = channel.check(submission, receipt)
@@ -342,9 +342,9 @@ def ensure_subscription(
     return created
 
 
-def _submission(ctx: Context, request: AuthorizationRequest, exchange: Exchange) -> Submission:
-    """The submission an inquiry asks about: the same request, key and destination (no
-    documents: an inquiry sends none)."""
+def submission_for(ctx: Context, request: AuthorizationRequest, exchange: Exchange) -> Submission:
+    """The submission an inquiry or amendment refers to: the same request, key and destination
+    (no documents: neither sends any)."""
     try:
         _, destination = choose(request, exchange.channel, ctx.settings)
     except ChannelError:
@@ -436,4 +436,5 @@ __all__ = [
     "payer_name",
     "receive_notification",
     "record_exchange",
+    "submission_for",
 ]

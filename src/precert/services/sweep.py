@@ -15,7 +15,7 @@ from precert.domain.authorizations import (
     TimelineEvent,
     flag_attention,
 )
-from precert.domain.determinations import Determination
+from precert.domain.determinations import Determination, standing_determination
 from precert.domain.followups import work_items
 from precert.errors import InvalidInput
 from precert.services.audit import SYSTEM, record
@@ -98,16 +98,14 @@ def next_action_after(
 def _determination(
     repo: RequestRepository, request: AuthorizationRequest, today: dt.date
 ) -> Determination | None:
-    """The latest decision recorded on the timeline (for approval windows), if any."""
-    for event in reversed(repo.timeline(request.organization_id, request.id)):
-        stored = event.data.get("determination")
-        if stored is None:
-            continue
-        try:
-            return parse_determination(stored, today=today)
-        except InvalidInput:
-            return None  # an unreadable old record: follow up without its approval window
-    return None
+    """The decision in force on the timeline (for approval windows), if any."""
+    stored = standing_determination(repo.timeline(request.organization_id, request.id))
+    if stored is None:
+        return None
+    try:
+        return parse_determination(stored, today=today)
+    except InvalidInput:
+        return None  # an unreadable old record: follow up without its approval window
 
 
 def _audit(uow: UnitOfWork, request: AuthorizationRequest, reason: str, at: dt.datetime) -> None:

@@ -134,6 +134,11 @@ class ExchangeRepository:
         ).first()
         return _exchange(found) if found is not None else None
 
+    def latest(self, organization_id: str, request_id: str) -> Exchange | None:
+        """The request's newest electronic submission, awaiting or settled."""
+        found = self.of_request(organization_id, request_id)
+        return found[-1] if found else None
+
     def of_request(self, organization_id: str, request_id: str) -> list[Exchange]:
         table = ExchangeRecord
         rows = self.session.scalars(

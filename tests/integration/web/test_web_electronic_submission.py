@@ -384,3 +384,91 @@ def _sim_authorization(payers: Payers, channel: str, request_id: str) -> str | N
         state.close()
     assert found is not None
     return found.authorization_number
+
+
+@pytest.mark.parametrize("channel", ["x12", "fhir-pas"])
+def test_an_approval_is_extended_at_the_payer_under_the_same_number(
+    payers: Payers, channel: str
+) -> None:
+    site = payers.site
+    request_id = ready(payers, BODIES[channel](f"TEST-EXT-{channel}"))
+    assert submit(payers, request_id).status_code == 200
+    number = decision(shown(payers, request_id))["authorization_number"]
+    code = BODIES[channel]("x")["services"][0]["code"]
+
+    extended = site.http.post(
+        f"/api/v1/requests/{request_id}/extension",
+        json={"to": "2027-01-15", "units": {code: 4}},
+        headers=auth(site.north.specialist),
+    )
+
+    assert extended.status_code == 200, extended.text
+    assert extended.json()["payer_answer"]["kind"] == "decided"
+    request = shown(payers, request_id)
+    assert request["status"] == "approved"
+    event = request["timeline"][-1]
+    assert event["kind"] == "extension_approved"
+    assert event["data"]["source"] == f"{channel} extension"
+    standing = decision(request)
+    assert standing["authorization_number"] == number  # the same authorization, extended
+    assert standing["valid_to"] >= "2027-01-15"
+    assert [(line["code"], line["approved_units"]) for line in standing["lines"]] == [(code, 4)]
+
+
+@pytest.mark.parametrize("channel", ["x12", "fhir-pas"])
+def test_cancelling_an_approved_request_withdraws_it_at_the_payer(
+    payers: Payers, channel: str
+) -> None:
+    site = payers.site
+    request_id = ready(payers, BODIES[channel](f"TEST-CXL-{channel}"))
+    assert submit(payers, request_id).status_code == 200
+
+    cancelled = site.http.post(
+        f"/api/v1/requests/{request_id}/cancel",
+        json={"note": "surgery called off"},
+        headers=auth(site.north.specialist),
+    )
+
+    assert cancelled.status_code == 200, cancelled.text
+    request = shown(payers, request_id)
+    assert request["status"] == "cancelled"
+    event = request["timeline"][-1]
+    assert (event["kind"], event["note"]) == ("cancel", "surgery called off")
+    assert event["data"]["source"] == f"{channel} cancel"
+    extended = site.http.post(
+        f"/api/v1/requests/{request_id}/extension",
+        json={"to": "2027-01-15"},
+        headers=auth(site.north.specialist),
+    )
+    assert extended.status_code == 422  # nothing left to extend
+
+
+def test_an_extension_of_a_request_sent_by_fax_says_to_ask_the_payer_by_hand(
+    payers: Payers,
+) -> None:
+    site = payers.site
+    headers = auth(site.north.specialist)
+    request_id = ready(payers, x12_body("TEST-FAXED"))
+    sent = {"method": "fax", "reference": "FAX-7"}
+    assert site.http.post(f"/api/v1/requests/{request_id}/submit", json=sent, headers=headers)
+    approval = {
+        "outcome": "approved",
+        "method": "fax",
+        "decision_date": "2026-11-23",
+        "authorization_number": "FAXAUTH1",
+        "valid_from": "2026-12-01",
+        "valid_to": "2027-02-28",
+        "reference": "FAX-8",
+        "lines": [{"code": "72148", "approved_units": 2}],
+    }
+    decided = site.http.post(
+        f"/api/v1/requests/{request_id}/determination", json=approval, headers=headers
+    )
+    assert decided.status_code == 200, decided.text
+
+    refused = site.http.post(
+        f"/api/v1/requests/{request_id}/extension", json={"to": "2027-03-31"}, headers=headers
+    )
+
+    assert refused.status_code == 503
+    assert "did not go to the payer electronically" in refused.json()["message"]

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from precert.domain.authorizations import AuthorizationRequest
 from precert.errors import InvalidInput, Issue
 from precert.services import authorization_requests as service
-from precert.services import documents
+from precert.services import documents, payer_amendments
 from precert.services.submission import ManualSubmission, SubmissionResult, submit_request
 from precert.store.documents import Document
 from precert.web.api.schemas import ErrorOut
@@ -120,6 +120,15 @@ class ReadyIn(BaseModel):
         max_length=2000,
         description="Why the request may go without its missing documents (kept on the timeline).",
     )
+
+
+class ExtensionIn(BaseModel):
+    model_config = _STRICT
+    to: dt.date | None = Field(None, description="The new last day of service (YYYY-MM-DD).")
+    units: dict[str, int] | None = Field(
+        None, description='Units asked in all, per procedure code: {"97110": 24}.'
+    )
+    note: str | None = Field(None, max_length=2000)
 
 
 class AppealIn(BaseModel):
@@ -311,8 +320,22 @@ def cancel(
     ctx: ContextDep,
     body: Annotated[NoteIn | None, Body()] = None,
 ) -> JSONResponse:
-    changed = service.cancel_request(ctx, actor, request_id, (body.note or "") if body else "")
+    note = (body.note or "") if body else ""
+    # Sent electronically: the payer withdraws it first (X12 cancel / PAS cancel Claim).
+    changed = payer_amendments.cancel_with_payer(ctx, actor, request_id, note)
     return JSONResponse(request_json(changed))
+
+
+@router.post(
+    "/{request_id}/extension",
+    summary="Ask the payer to extend an approval (later end date, more units)",
+    responses=ERRORS,
+)
+def extension(request_id: str, body: ExtensionIn, actor: ActorDep, ctx: ContextDep) -> JSONResponse:
+    changed, answer = payer_amendments.request_extension(
+        ctx, actor, request_id, to_date=body.to, units=body.units, note=body.note or ""
+    )
+    return JSONResponse({**request_json(changed), "payer_answer": answer.as_dict()})
 
 
 @router.post(

@@ -16,10 +16,10 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from precert.domain.authorizations import Status
-from precert.domain.determinations import Method, Outcome
+from precert.domain.determinations import Method, Outcome, standing_determination
 from precert.errors import ChannelError, InvalidInput, InvalidTransition, Issue, http_status_for
 from precert.services import authorization_requests as requests
-from precert.services import documents, submission
+from precert.services import documents, payer_amendments, submission
 from precert.services.accounts import Actor
 from precert.services.context import Context
 from precert.services.queue import assign, assignable_users
@@ -119,7 +119,7 @@ async def cancel(
             raise InvalidInput.field(
                 "reason", "reason: say why the request is cancelled.", "required"
             )
-        requests.cancel_request(ctx, actor, request_id, reason)
+        payer_amendments.cancel_with_payer(ctx, actor, request_id, reason)
         return "Request cancelled."
 
     return await act_on(request, ctx, actor, request_id, "cancel", form, act)
@@ -232,11 +232,7 @@ def _assignee_email(ctx: Context, actor: Actor, user_id: str | None) -> str | No
 
 
 def _determination(timeline: list[Any]) -> Mapping[str, Any] | None:
-    for event in reversed(timeline):
-        found = event.data.get("determination")
-        if isinstance(found, Mapping):
-            return found
-    return None
+    return standing_determination(timeline)
 
 
 def _actions(status: Status) -> set[str]:
