@@ -27,6 +27,7 @@ from tests.integration.test_payer_sim_pas import Clock
 from tests.integration.web.live_server import serving, sqlite_settings_in
 from tests.integration.web.test_web_api_requests import Site, _site, auth
 from tests.support.requests import SERVICE_DAY, patient
+from tests.support.web_login import sign_in
 
 from precert.channels.fhir.pas_bundle import REQUEST_ID_SYSTEM
 from precert.payer_sim.app import create_sim_app
@@ -472,3 +473,32 @@ def test_an_extension_of_a_request_sent_by_fax_says_to_ask_the_payer_by_hand(
 
     assert refused.status_code == 503
     assert "did not go to the payer electronically" in refused.json()["message"]
+
+
+def test_the_request_page_sends_to_the_payer_and_asks_for_an_extension(payers: Payers) -> None:
+    site = payers.site
+    email, password = "page@north-clinic.example.org", "correct horse battery staple"
+    accounts.create_user(
+        site.ctx, org="North Clinic", email=email, role="specialist", password=password
+    )
+    request_id = ready(payers, x12_body("TEST-PAGE-1"))
+    base = str(site.http.base_url)
+    with httpx.Client(base_url=base, timeout=30) as browser:
+        csrf = sign_in(browser, base, email, password)
+        sent = browser.post(
+            f"/requests/{request_id}/submit",
+            data={"csrf_token": csrf, "how": "channel"},
+            follow_redirects=True,
+        )
+        assert "Sent through the x12 channel" in sent.text
+        assert "The payer approved it." in sent.text
+        assert 'id="action-extension"' in sent.text
+        extended = browser.post(
+            f"/requests/{request_id}/extension",
+            data={"csrf_token": csrf, "to": "2027-01-20", "units_72148": "3"},
+            follow_redirects=True,
+        )
+    assert "The payer answered the extension" in extended.text
+    request = shown(payers, request_id)
+    assert request["timeline"][-1]["kind"] == "extension_approved"
+    assert decision(request)["lines"][0]["approved_units"] == 3

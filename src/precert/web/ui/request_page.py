@@ -8,6 +8,7 @@ of the form that was sent. Viewers see no action forms; the services answer 403 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -123,6 +124,48 @@ async def cancel(
         return "Request cancelled."
 
     return await act_on(request, ctx, actor, request_id, "cancel", form, act)
+
+
+@router.post("/requests/{request_id}/extension")
+async def extension(
+    request: Request, request_id: str, ctx: ContextDep, actor: PageActorDep, _csrf: CsrfDep
+) -> Response:
+    """Ask the payer to extend the approval: a new last day and/or units per code (fields
+    `units_<code>`), through the channel the request went by."""
+    form = await form_fields(request)
+
+    def act() -> str:
+        to = _optional_date(form.get("to", ""), "to")
+        units = {
+            key.removeprefix("units_"): _whole(value, key)
+            for key, value in form.items()
+            if key.startswith("units_") and value.strip()
+        }
+        _, answer = payer_amendments.request_extension(
+            ctx, actor, request_id, to_date=to, units=units or None, note=form.get("note", "")
+        )
+        return {
+            "decided": "The payer answered the extension: see the timeline.",
+            "pended": "The payer pended the extension; the request is flagged until it decides.",
+        }.get(answer.kind.value, "The payer answered the extension: see the timeline.")
+
+    return await act_on(request, ctx, actor, request_id, "extension", form, act)
+
+
+def _optional_date(value: str, name: str) -> dt.date | None:
+    if not value.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput.field(name, f"{name}: a date as YYYY-MM-DD.") from None
+
+
+def _whole(value: str, name: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise InvalidInput.field(name, f"{name}: a whole number of units.") from None
 
 
 @router.post("/requests/{request_id}/appeal")
@@ -246,6 +289,8 @@ def _actions(status: Status) -> set[str]:
         offered |= {"decision", "upload"}
     if status in (Status.DENIED, Status.PARTIALLY_APPROVED):
         offered |= {"appeal"}
+    if status in (Status.APPROVED, Status.PARTIALLY_APPROVED):
+        offered |= {"extension"}
     if status not in (Status.CANCELLED, Status.EXPIRED, Status.NOT_REQUIRED, Status.DENIED):
         offered.add("cancel")
     return offered
