@@ -17,12 +17,14 @@ from tests.integration.test_payer_sim_pas import INFUSION, RULES, START, Clock, 
 from tests.integration.web.live_server import serving
 
 from precert.channels.x12.ack999 import read_999
-from precert.channels.x12.envelope import ControlCounter, Party
+from precert.channels.x12.envelope import ControlCounter, Party, read
+from precert.channels.x12.implementation import check_document
 from precert.channels.x12.tx270 import build_270, inquiry_from_request
 from precert.channels.x12.tx271 import read_271
 from precert.channels.x12.tx271_write import Answer271, BenefitRow, write_271
 from precert.channels.x12.tx278 import amended_lines, amendment_278, build_278, write_278
 from precert.channels.x12.tx278_read import Response278, ResultKind, read_responses
+from precert.channels.x12.x279 import X271
 from precert.domain.authorizations import AuthorizationRequest, ServiceLine
 from precert.domain.determinations import Outcome
 from precert.domain.eligibility import AuthorizationFlag, service_type_for
@@ -233,6 +235,7 @@ def test_a_270_gets_active_coverage_plan_dates_and_eb11_per_service_type(sim: X1
     request = request_for("x12-270", "OK-270", *request_for("x", "OK").lines, visit)
     answer = sim.post(inquiry_text(request, sim.controls)).text
     assert "ST*271*" in answer
+    assert _guide_findings(answer) == []  # the 271 keeps 005010X279A1
     check = read_271(answer).coverage_check()  # strict: the envelope is right
     assert check.active is True
     assert check.plan == "SIMULATED PLAN"
@@ -250,6 +253,7 @@ def test_a_270_for_an_unknown_member_gets_aaa_75_on_the_subscriber(sim: X12Sim) 
     for member in ("UNK-270", "SIM-UNKNOWN-1"):  # an unknown-member rule, and the fixed prefix
         answer = sim.post(inquiry_text(request_for("x12-270-unk", member), sim.controls)).text
         assert "AAA*N**75*C" in answer
+        assert _guide_findings(answer) == []
         reading = read_271(answer)
         check = reading.coverage_check()
         assert check.active is None
@@ -427,3 +431,9 @@ def test_an_amendment_without_ref_bb_gets_a_rejecting_999(sim: X12Sim) -> None:
     (answered,) = group.sets
     assert not answered.accepted
     assert [(e.tag, e.code) for e in answered.errors] == [("REF", "3")]
+
+
+def _guide_findings(text: str) -> list[str]:
+    document = read(text)
+    check_document(document, [X271])
+    return [finding.issue.message for finding in document.findings]

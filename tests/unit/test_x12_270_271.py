@@ -18,7 +18,8 @@ from precert.channels.x12.implementation import check_document
 from precert.channels.x12.tokens import tokenize
 from precert.channels.x12.tx270 import build_270, inquiry_from_request, read_270
 from precert.channels.x12.tx271 import read_271
-from precert.channels.x12.x279 import X270
+from precert.channels.x12.tx271_write import Answer271, BenefitRow, write_271
+from precert.channels.x12.x279 import X270, X271
 from precert.cli.main import app
 from precert.domain.eligibility import AuthorizationFlag
 from precert.errors import InvalidInput
@@ -344,3 +345,99 @@ def test_mutated_271s_raise_only_invalid_input(
     for check in reading.checks:
         for service_type in check.service_types:
             check.for_service(service_type)
+
+
+# -- 271 rules (X271) ------------------------------------------------------------------------
+
+
+def validate_271(text: str) -> list[tuple[str, str, str]]:
+    """(issue code, location, message) for each X271 finding; the envelope must be right."""
+    document = read(text)
+    assert document.findings == []
+    check_document(document, [X271])
+    return [(i.code, i.location, i.message) for i in document.issues]
+
+
+def test_corpus_271s_pass_the_005010x279a1_271_rules() -> None:
+    for path in CORPUS_271:
+        document = read(path.read_text())
+        envelope = list(document.findings)
+        check_document(document, [X271])
+        # The error sample's only problem is its SE02 (an envelope finding, not a guide one).
+        assert document.findings == envelope, path.name
+        assert len(envelope) == (1 if path.name == ERROR_271 else 0), path.name
+
+
+def test_synthetic_and_written_271s_pass_the_271_rules() -> None:
+    texts = [
+        synthetic_271(
+            [
+                "EB*1*IND*30**SYNTHETIC PPO",
+                eb("1*IND*2^62", "Y", "Y"),
+                "MSG*PRIOR AUTHORIZATION REQUIRED FOR IMAGING AND SURGERY",
+                eb("1*IND*PT", "U", "W"),
+            ]
+        ),
+        synthetic_271(["EB*6**30", "DTP*292*RD8*20290101-20291231", "MSG*COVERAGE TERMINATED"]),
+        synthetic_271([], subscriber_extra="AAA*N**75*C"),
+        synthetic_271(
+            ["EB*1**30", "EB*R", "LS*2120", "NM1*PR*2*OTHER PAYER*****PI*OTHER9", "LE*2120"]
+        ),
+    ]
+    inquiry = inquiry_from_request(
+        make_request(), payer_name="Acme Health", provider_name="Synthetic Clinic"
+    )
+    for answer in (
+        Answer271(
+            inquiry,
+            benefits=(
+                BenefitRow("1", "30", plan="Gold Plan"),
+                BenefitRow("1", "62", authorization="Y", in_network="Y", message="Call for MRI"),
+                BenefitRow("6", "AL"),
+            ),
+            plan_begin=dt.date(2030, 1, 1),
+            plan_end=dt.date(2030, 6, 30),
+        ),
+        Answer271(inquiry, reject=("75", "C")),
+    ):
+        texts.append(
+            write_271(
+                [answer], sender=RECEIVER, receiver=SENDER, at=AT, next_control=ControlCounter()
+            )
+        )
+    for text in texts:
+        assert validate_271(text) == []
+
+
+def test_271_rules_locate_bad_codes_and_misplaced_segments() -> None:
+    text = synthetic_271(
+        [
+            "EB*1*IND*62^ZZ",  # ZZ is no service type
+            eb("1*IND*98", "X", "Y"),  # EB11 is Y, N or U
+            "LS*2120",
+            "NM1*P3*1*DOE*JANE",
+            "NM1*P3*1*ROE*JOHN",  # a second 2120C in the same LS/LE: allowed
+            "LE*2120",
+            "INS*Y*18",  # a 2100C segment after the benefits
+        ],
+        subscriber_extra="AAA*N**50*C",  # 50 (provider ineligible) belongs to 2100B, not 2100C
+    )
+    found = {(code, location) for code, location, _ in validate_271(text)}
+    at = "ISA/GS[1]/ST[1]/segment"
+    assert found == {
+        ("x12.code", f"{at} 10 (AAA) element 03"),
+        ("x12.code", f"{at} 13 (EB) element 03"),
+        ("x12.code", f"{at} 14 (EB) element 11"),
+        ("x12.sequence", f"{at} 19 (INS)"),
+    }
+
+
+def test_the_subscriber_loop_is_required_unless_a_higher_loop_was_refused() -> None:
+    body = synthetic_271([]).split("~\n")
+    head = body[: body.index("HL*3*2*22*0")]
+    tail = ["SE*7*0001", "GE*1*1", "IEA*1*000000001"]
+    no_subscriber = "~\n".join([*head, *tail]) + "~\n"
+    (missing,) = validate_271(no_subscriber)
+    assert missing[0] == "x12.required_loop" and "2000C" in missing[1] + missing[2]
+    refused = "~\n".join([*head, "AAA*Y**50*N", "SE*8*0001", *tail[1:]]) + "~\n"
+    assert validate_271(refused) == []

@@ -626,7 +626,7 @@ def test_ref_bb_twice_in_a_loop_is_reported() -> None:
     segments.insert(at + 1, ("REF", "BB", "OTHER1"))
     text = write_278(amended, at=NOW, next_control=ControlCounter(), segments=segments)
     findings = check_278(text).findings
-    # The generic checker also sees the rest of the loop out of order; ours names the cause.
+    # Only the second REF*BB is refused, with its cause named.
     (ours,) = [f for f in findings if f.issue.code == "x12.max_use"]
     assert ours.issue.message.startswith("REF*BB (previous review authorization number) may")
     assert ours.segment == at + 3  # ST is 1, BHT 2: our list starts at BHT

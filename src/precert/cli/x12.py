@@ -23,7 +23,7 @@ from precert.channels.x12.tx271 import read_271_document, reading_view
 from precert.channels.x12.tx278 import build_278
 from precert.channels.x12.x215 import X215
 from precert.channels.x12.x217 import X217, check_situational
-from precert.channels.x12.x279 import X270
+from precert.channels.x12.x279 import X270, X271
 from precert.cli.console import FAILURE_EXIT, stderr
 from precert.cli.state import state_of
 from precert.errors import InvalidInput, Issue
@@ -31,7 +31,7 @@ from precert.errors import InvalidInput, Issue
 app = typer.Typer(help="X12 5010 files: envelopes, validation and 999 acknowledgments.")
 
 # Transaction rules `validate` applies, by ST01 (sets of other codes get envelope checks only).
-IMPLEMENTATIONS: list[Implementation] = [X217, X215, X270]
+IMPLEMENTATIONS: list[Implementation] = [X217, X215, X270, X271]
 
 FileArgument = Annotated[
     Path,

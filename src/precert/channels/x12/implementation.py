@@ -4,13 +4,23 @@ A guide is written as data: `Implementation` (header segments, then HL loops tol
 and their allowed parents), `LoopRule` (its segments and NM1-led sub-loops, in order),
 `SegmentRule` (usage R required / S situational, max use, a qualifier that tells apart two rules
 with one tag, like NM1*SJ and NM1*FA) and `ElementRule` (required, length, code set, a check such
-as the NPI check digit, only when another element has a value). `check_set` walks one
-TransactionSet against it and appends located Findings to `TransactionSet.findings`, so the 999
-written from the same set carries IK3 (segment) and IK4 (element) for each problem.
+as the NPI check digit, only when another element has a value, how often it may repeat). A sub-loop
+may hold sub-loops of its own (the 271's 2120C inside 2110C inside 2100C).
+
+How a segment finds its rule, in order: the current rule again while its max use allows (REF*BB
+then REF*NT in 278 loop 2000E are both the 2000E REF); else the first later rule it can reach:
+a rule inside a sub-loop is reachable only from inside that sub-loop or as the sub-loop's first
+segment, because a sub-loop starts with its first segment (a REF after the 2000E REF is not the
+REF of 2010EA unless an NM1 opened 2010EA); else a repeat of a sub-loop (its first segment again).
+
+`check_set` walks one TransactionSet against a guide and appends located Findings to
+`TransactionSet.findings`, so the 999 written from the same set carries IK3 (segment) and IK4
+(element) for each problem.
 
 The 999 codes used: IK304 2 unexpected segment, 3 required segment missing, 4 loop over its
 maximum, 5 segment over its maximum use, 7 segment out of sequence; IK403 1 required element
-missing, 4 too short, 5 too long, 6 invalid character, 7 invalid code value, 8 invalid date.
+missing, 4 too short, 5 too long, 6 invalid character, 7 invalid code value, 8 invalid date,
+12 too many repetitions.
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ class ElementRule:
     check: ValueCheck | None = None
     when: tuple[int, frozenset[str]] | None = None  # only when element N holds one of these
     echo: bool = True  # False for PHI (names, ids, birth dates): the 999 must not repeat them
+    repeats: int = 1  # > 1: a repeating element (EB03), each repeat checked on its own
 
     @property
     def label(self) -> str:
@@ -70,11 +81,12 @@ class SegmentRule:
 
 @dataclass(frozen=True)
 class SubLoop:
-    """A loop inside an HL loop that starts with its first segment (2010EA starts with NM1)."""
+    """A loop inside an HL loop that starts with its first segment (2010EA starts with NM1); it
+    may hold sub-loops of its own, but its first part must be a segment."""
 
     id: str
     name: str
-    segments: tuple[SegmentRule, ...]
+    segments: tuple[SegmentRule | SubLoop, ...]
     usage: Usage = "S"
     max_use: int = 1
 
@@ -97,9 +109,9 @@ class Implementation:
     version: str  # ST03
     header: tuple[SegmentRule, ...]
     loops: tuple[LoopRule, ...]
-    # A segment (tag, element 01) that ends the answer early: after a rejection (AAA*N) the
-    # loops below it may be absent, so required loops are not demanded.
-    stops_at: tuple[str, str] | None = None
+    # A segment (tag, element 01 values) that ends the answer early: after a rejection (AAA*N)
+    # the loops below it may be absent, so required loops are not demanded.
+    stops_at: tuple[str, str | frozenset[str]] | None = None
 
     def loop(self, level: str) -> LoopRule | None:
         for rule in self.loops:
@@ -110,9 +122,19 @@ class Implementation:
 
 @dataclass
 class _Slot:
+    """One segment rule of a loop, flattened: `chain` holds its sub-loops, outermost first."""
+
     rule: SegmentRule
     order: int
-    sub: SubLoop | None
+    chain: tuple[SubLoop, ...] = ()
+    first: bool = False  # the first segment of its innermost sub-loop (it opens that sub-loop)
+
+    @property
+    def sub(self) -> SubLoop | None:
+        return self.chain[-1] if self.chain else None
+
+    def within(self, sub: SubLoop) -> bool:
+        return any(s is sub for s in self.chain)
 
 
 @dataclass
@@ -163,16 +185,25 @@ class _Where:
 
 def check_document(document: X12Document, implementations: Sequence[Implementation]) -> None:
     """Check every set of `document` whose ST01 has an implementation here; findings go to the
-    set and to the document."""
-    by_code = {i.code: i for i in implementations}
+    set and to the document. Where two guides share an ST01 (278: X217 and X215) the one whose
+    version is the set's ST03 is used, else the first given."""
     for interchange in document.interchanges:
         for group in interchange.groups:
             for transaction in group.sets:
-                spec = by_code.get(transaction.code)
+                spec = _guide_for(transaction, implementations)
                 if spec is None:
                     continue
                 found = check_set(spec, transaction, interchange.position, group.position)
                 document.findings.extend(found)
+
+
+def _guide_for(
+    transaction: TransactionSet, implementations: Sequence[Implementation]
+) -> Implementation | None:
+    same_code = [i for i in implementations if i.code == transaction.code]
+    exact = [i for i in same_code if i.version == transaction.implementation]
+    chosen = exact or same_code
+    return chosen[0] if chosen else None
 
 
 def check_set(
@@ -214,9 +245,7 @@ def check_set(
             continue
         seen[loop.id] = seen.get(loop.id, 0) + 1
         _check_block(where, loop.parts, segments, start + 1, stop, f"loop {loop.id}")
-    stopped = spec.stops_at is not None and any(
-        s.tag == spec.stops_at[0] and s.element(1) == spec.stops_at[1] for s in segments
-    )
+    stopped = _stopped(spec, segments)
     for loop in spec.loops:
         if loop.usage == "R" and loop.id not in seen and not stopped:
             where.add(
@@ -230,6 +259,14 @@ def check_set(
             )
     transaction.findings.extend(where.found)
     return where.found
+
+
+def _stopped(spec: Implementation, segments: list[Segment]) -> bool:
+    if spec.stops_at is None:
+        return False
+    tag, values = spec.stops_at
+    wanted = frozenset({values}) if isinstance(values, str) else values
+    return any(s.tag == tag and s.element(1) in wanted for s in segments)
 
 
 def _check_hl(
@@ -299,14 +336,53 @@ def _slots(parts: Sequence[SegmentRule | SubLoop]) -> list[_Slot]:
     if known is not None and known[0] is parts:
         return known[1]
     slots: list[_Slot] = []
-    for part in parts:
-        if isinstance(part, SubLoop):
-            for rule in part.segments:
-                slots.append(_Slot(rule, len(slots), part))
-        else:
-            slots.append(_Slot(part, len(slots), None))
+    _flatten(parts, (), slots)
     _SLOTS[id(parts)] = (parts, slots)
     return slots
+
+
+def _flatten(
+    parts: Sequence[SegmentRule | SubLoop], chain: tuple[SubLoop, ...], slots: list[_Slot]
+) -> None:
+    for index, part in enumerate(parts):
+        if isinstance(part, SubLoop):
+            if not part.segments or isinstance(part.segments[0], SubLoop):
+                raise ValueError(f"sub-loop {part.id} must start with a segment")
+            _flatten(part.segments, (*chain, part), slots)
+        else:
+            slots.append(_Slot(part, len(slots), chain, bool(chain) and index == 0))
+
+
+def _reachable(slot: _Slot, here: _Slot | None) -> bool:
+    """Can a segment move forward to `slot` from `here`? Only into sub-loops that are open (hold
+    `here`) or that `slot` opens as their first segment."""
+    open_subs = here.chain if here is not None else ()
+    for depth, sub in enumerate(slot.chain):
+        if any(o is sub for o in open_subs):
+            continue
+        return depth == len(slot.chain) - 1 and slot.first
+    return True
+
+
+def _choose(
+    slots: list[_Slot], segment: Segment, current: int, uses: dict[int, int]
+) -> tuple[_Slot | None, _Slot | None]:
+    """(the slot `segment` takes going forward, or None; the slot it would take as a repeat of
+    a sub-loop, else the first it matches at all, or None)."""
+    here = slots[current] if current >= 0 else None
+    # Repeat the current rule while it has room: REF*BB then REF*NT are both the 2000E REF.
+    if here is not None and here.rule.matches(segment) and uses.get(current, 0) < here.rule.max_use:
+        return here, here
+    forward = next(
+        (s for s in slots if s.order > current and s.rule.matches(segment) and _reachable(s, here)),
+        None,
+    )
+    matching = [s for s in slots if s.rule.matches(segment)]
+    # A sub-loop repeating: the innermost one open here (a second NM1*IL between LS and LE in a
+    # 271 is 2120C again, not a new 2100C).
+    repeats = [s for s in matching if s.first and _reachable(s, here)]
+    again = max(repeats, key=lambda s: len(s.chain), default=None)
+    return forward, again or (matching[0] if matching else None)
 
 
 def _check_block(
@@ -324,10 +400,9 @@ def _check_block(
     for index in range(start, stop):
         segment = segments[index]
         position = index + 1
-        slot = next((s for s in slots if s.order > current and s.rule.matches(segment)), None)
+        slot, again = _choose(slots, segment, current, uses)
         if slot is None:
-            again = next((s for s in slots if s.rule.matches(segment)), None)
-            if again is not None and again.sub is not None and again is _first(slots, again.sub):
+            if again is not None and again.first:
                 slot = again  # a sub-loop repeats (a second NM1 of the same kind)
             elif again is not None and again.order < current:
                 where.add(
@@ -352,22 +427,8 @@ def _check_block(
                     segment.tag,
                 )
                 continue
-        if slot.sub is not None and slot is _first(slots, slot.sub):
-            count = sub_uses.get(slot.sub.id, 0) + 1
-            sub_uses[slot.sub.id] = count
-            for other in slots:
-                if other.sub is slot.sub:
-                    uses[other.order] = 0
-            if count > slot.sub.max_use:
-                where.add(
-                    "segment",
-                    "x12.loop_max_use",
-                    "4",
-                    f"The {slot.sub.name} loop ({slot.sub.id}) may occur at most "
-                    f"{slot.sub.max_use} time(s) in {label}.",
-                    position,
-                    segment.tag,
-                )
+        if slot.first and slot.sub is not None:
+            _open(where, slots, slot, slot.sub, uses, sub_uses, label, position, segment.tag)
         uses[slot.order] = uses.get(slot.order, 0) + 1
         if uses[slot.order] > slot.rule.max_use:
             where.add(
@@ -387,12 +448,9 @@ def _check_block(
         if slot.rule.usage != "R" or uses.get(slot.order):
             continue
         # Inside an absent sub-loop only its first segment can be missing, and only if the
-        # sub-loop itself is required.
-        if (
-            slot.sub is not None
-            and not sub_uses.get(slot.sub.id)
-            and (slot is not _first(slots, slot.sub) or slot.sub.usage != "R")
-        ):
+        # sub-loop itself is required and every sub-loop around it is there.
+        absent = [sub for sub in slot.chain if not sub_uses.get(sub.id)]
+        if absent and (absent != [slot.chain[-1]] or not slot.first or absent[0].usage != "R"):
             continue
         where.add(
             "segment",
@@ -404,8 +462,35 @@ def _check_block(
         )
 
 
-def _first(slots: list[_Slot], sub: SubLoop) -> _Slot:
-    return next(s for s in slots if s.sub is sub)
+def _open(
+    where: _Where,
+    slots: list[_Slot],
+    slot: _Slot,
+    sub: SubLoop,
+    uses: dict[int, int],
+    sub_uses: dict[str, int],
+    label: str,
+    position: int,
+    tag: str,
+) -> None:
+    """`slot` starts another `sub`: count it and start afresh the segments and sub-loops inside
+    it (a new 2110C may have its own 2120C loops)."""
+    count = sub_uses.get(sub.id, 0) + 1
+    for other in slots:
+        if other.within(sub):
+            uses[other.order] = 0
+            for inner in other.chain[other.chain.index(sub) + 1 :]:
+                sub_uses[inner.id] = 0
+    sub_uses[sub.id] = count
+    if count > sub.max_use:
+        where.add(
+            "segment",
+            "x12.loop_max_use",
+            "4",
+            f"The {sub.name} loop ({sub.id}) may occur at most {sub.max_use} time(s) in {label}.",
+            position,
+            tag,
+        )
 
 
 def _check_elements(where: _Where, rule: SegmentRule, segment: Segment, position: int) -> None:
@@ -419,6 +504,9 @@ def _check_elements(where: _Where, rule: SegmentRule, segment: Segment, position
             value = parts[element.component - 1] if len(parts) >= element.component else ""
         else:
             value = segment.element(element.position)
+        if value and element.repeats > 1:
+            _check_repeats(where, element, segment, position)
+            continue
         if not value:
             if element.usage == "R":
                 _element_finding(
@@ -430,6 +518,22 @@ def _check_elements(where: _Where, rule: SegmentRule, segment: Segment, position
                     ("1", "is required and empty.", "x12.required_element"),
                 )
             continue
+        problem = _problem(element, value)
+        if problem is not None:
+            _element_finding(where, segment, position, element, value, problem)
+
+
+def _check_repeats(where: _Where, element: ElementRule, segment: Segment, position: int) -> None:
+    """A repeating element (EB03 "1^33^35"): at most `repeats` values, each checked alone."""
+    values = segment.repetitions(element.position)
+    if len(values) > element.repeats:
+        what = f"repeats {len(values)} times; at most {element.repeats} are allowed."
+        _element_finding(
+            where, segment, position, element, "", ("12", what, "x12.too_many_repeats")
+        )
+    for value in values:
+        if not value:
+            continue  # an empty repeat carries nothing to check
         problem = _problem(element, value)
         if problem is not None:
             _element_finding(where, segment, position, element, value, problem)
