@@ -26,6 +26,7 @@ from medicare_pack.common import (
 )
 from medicare_pack.dmepos import dmepos_rules
 from medicare_pack.opd import opd_rules
+from medicare_pack.payer_ids import medicare_payer_ids
 from medicare_pack.rsnat import rsnat_rules
 from medicare_pack.wiser import wiser_rules
 from precert.domain.packs import parse_pack
@@ -78,6 +79,8 @@ def pack_version(data_dir: Path, rules: list[Rule]) -> str:
     digest = hashlib.sha256()
     for name in CSV_FILES:
         digest.update((data_dir / name).read_bytes())
+    # The contractors' payer ids live in payer_ids.py, not a CSV: a change there shows too.
+    digest.update(" ".join(medicare_payer_ids()).encode())
     newest = max(r["effective_from"] for r in rules if "effective_from" in r)
     return f"{newest:%Y.%m.%d}-{digest.hexdigest()[:8]}"
 
@@ -88,7 +91,8 @@ def pack_document(rules: list[Rule], version: str) -> Rule:
             "id": "medicare",
             "name": "Medicare fee-for-service (CMS)",
             "plans": ["medicare-ffs"],
-            "x12_payer_ids": [],  # the MACs' payer ids come with a later, sourced change
+            # A/B, DME and Railroad MAC contractor numbers (payer_ids.py, with its sources).
+            "x12_payer_ids": medicare_payer_ids(),
         },
         "version": version,
         "source": PACK_SOURCE,

@@ -462,7 +462,7 @@ def test_a_code_on_no_cms_list_is_not_required_with_the_packs_reason(
     ]
 
 
-def test_the_pack_is_medicare_fee_for_service_with_no_contractor_ids_yet() -> None:
+def test_the_pack_is_medicare_fee_for_service_found_by_its_contractors_payer_ids() -> None:
     pack = medicare_pack()
     assert (pack.id, pack.name, pack.plans) == (
         "medicare",
@@ -470,7 +470,13 @@ def test_the_pack_is_medicare_fee_for_service_with_no_contractor_ids_yet() -> No
         ("medicare-ffs",),
     )
     assert pack.default_decision is NOT_REQUIRED
-    assert pack.x12_payer_ids == ()
+    ids = pack.x12_payer_ids
+    assert list(ids) == sorted(set(ids))
+    assert all(len(i) == 5 and i.isdigit() for i in ids)  # strings: leading zeros kept
+    # Part A and Part B of an A/B MAC state (Novitas JH Texas), the four DME MACs, Railroad.
+    assert {"04411", "04412", "16003", "17003", "18003", "19003", "00882"} <= set(ids)
+    # One Part A and one Part B number for every state and DC.
+    assert len(ids) > 2 * 51
 
 
 def test_every_code_of_every_cms_list_is_in_the_pack() -> None:

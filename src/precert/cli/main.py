@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
 from precert.cli import accounts, db, demo, payers, serve, worker, x12
+from precert.cli import authorizations as authorizations_cli
 from precert.cli import check as check_module
 from precert.cli import exports as exports_cli
 from precert.cli import fhir as fhir_cli
@@ -75,6 +76,7 @@ app.add_typer(requests_module.app, name="requests")
 app.add_typer(demo.app, name="demo")
 app.add_typer(x12.app, name="x12")
 app.add_typer(fhir_cli.app, name="fhir")
+app.add_typer(authorizations_cli.app, name="authorizations")
 app.command("payer-sim")(payer_sim_cli.payer_sim)
 
 

@@ -9,6 +9,7 @@ from alembic import context
 from precert.store import (  # noqa: F401
     accounts,
     audit,
+    authorization_records,
     deliveries,
     documents,
     exchanges,
