@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from precert.channels.x12.tx835 import code_descriptions
+from precert.channels.x12.tx835_view import code_descriptions
 from precert.domain.remittances import (
     AUTHORIZATION_CARCS,
     AUTHORIZATION_PAIRS,

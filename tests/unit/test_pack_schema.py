@@ -475,3 +475,55 @@ def test_rules_written_as_a_set_are_refused_rule_by_rule() -> None:
     error = refused(HEAD.replace("rules:\n", "rules: !!set {a, b}\n"))
 
     assert {i.location for i in error.issues} == {"acme.yaml: rules[0]", "acme.yaml: rules[1]"}
+
+
+# -- recovery deadlines ----------------------------------------------------------------------
+
+
+def test_a_recovery_section_sets_the_payers_deadlines_and_left_out_fields_take_the_defaults() -> (
+    None
+):
+    from precert.domain.rules import DEFAULT_CORRECTED_CLAIM_DAYS, RecoveryTerms, recovery_terms
+
+    head = HEAD.replace(
+        "rules:\n", "recovery: {appeal_days: 180, retro_authorization_days: 3}\nrules:\n"
+    )
+    pack = parse_pack(pack_text(head=head), "acme.yaml")
+    assert pack.recovery == RecoveryTerms(180, 3, DEFAULT_CORRECTED_CLAIM_DAYS)
+    assert recovery_terms(pack) == pack.recovery
+
+
+def test_without_a_recovery_section_the_defaults_apply_and_original_medicare_gets_its_own() -> None:
+    from precert.domain.rules import MEDICARE_RECOVERY, RecoveryTerms, recovery_terms
+
+    plain = parse_pack(pack_text(), "acme.yaml")
+    assert plain.recovery is None
+    assert recovery_terms(plain) == RecoveryTerms() == recovery_terms(None)
+    assert RecoveryTerms().appeal_days == 60
+    medicare = parse_pack(
+        pack_text(head=HEAD.replace("commercial, medicare-advantage", "medicare-ffs"))
+    )
+    assert recovery_terms(medicare) == MEDICARE_RECOVERY
+    assert MEDICARE_RECOVERY.appeal_days == 120  # redetermination, 42 CFR 405.942
+
+
+def test_a_recovery_deadline_out_of_range_or_misspelled_is_refused_with_its_field() -> None:
+    head = HEAD.replace("rules:\n", "recovery: {appeal_days: 0, corrected_days: 90}\nrules:\n")
+    messages = [i.message for i in refused(pack_text(head=head)).issues]
+    assert "acme.yaml: recovery.appeal_days: Input should be greater than or equal to 1" in messages
+    assert (
+        "acme.yaml: recovery.corrected_days: unknown field (check the spelling; see "
+        "docs/payer-packs.md)" in messages
+    )
+
+
+def test_the_demo_packs_configure_their_recovery_deadlines() -> None:
+    from pathlib import Path
+
+    from precert.domain.rules import recovery_terms
+
+    folder = Path(packs.__file__).resolve().parents[1] / "data" / "packs"
+    for name in ("acme-health", "northwind-health", "coralbay-medicaid"):
+        pack = parse_pack((folder / f"{name}.yaml").read_text(), f"{name}.yaml")
+        assert pack.recovery is not None, name
+        assert recovery_terms(pack).appeal_days >= 60

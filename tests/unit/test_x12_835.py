@@ -16,12 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from precert.channels.x12.tx835 import (
-    Remittances835,
-    code_descriptions,
-    read_remittances,
-    remittance_view,
-)
+from precert.channels.x12.tx835 import Remittances835, read_remittances
+from precert.channels.x12.tx835_view import code_descriptions, remittance_view
 from precert.domain.remittances import AdjustmentGroup, DenialCause, classify, classify_line
 from precert.errors import InvalidInput
 

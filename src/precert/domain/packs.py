@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from precert.domain import codes
 from precert.domain.rules import (
     CHANNEL_TYPES,
+    DEFAULT_APPEAL_DAYS,
+    DEFAULT_CORRECTED_CLAIM_DAYS,
+    DEFAULT_RETRO_AUTHORIZATION_DAYS,
     PLAN_TYPES,
     REVIEWS,
     SETTINGS,
@@ -30,6 +33,7 @@ from precert.domain.rules import (
     Outcome,
     PayerPack,
     PayerRule,
+    RecoveryTerms,
     Turnaround,
 )
 from precert.errors import InvalidInput, Issue
@@ -191,6 +195,15 @@ def _names_only_code_and_payer(template: str) -> bool:
     )
 
 
+class RecoverySpec(_Strict):
+    """`recovery:` (optional): the payer's deadlines for recovering a denied claim, in calendar
+    days. A field left out takes precert's default (domain/rules.py, DEFAULT_*)."""
+
+    appeal_days: int = Field(default=DEFAULT_APPEAL_DAYS, ge=1, le=730)
+    retro_authorization_days: int = Field(default=DEFAULT_RETRO_AUTHORIZATION_DAYS, ge=0, le=730)
+    corrected_claim_days: int = Field(default=DEFAULT_CORRECTED_CLAIM_DAYS, ge=1, le=1095)
+
+
 class PackSpec(_Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -202,6 +215,7 @@ class PackSpec(_Strict):
     default: DefaultDecisionSpec = DefaultDecisionSpec()
     defaults: _RuleFields = _RuleFields()
     rules: list[RuleSpec] = []
+    recovery: RecoverySpec | None = None
 
 
 def parse_pack(text: str, filename: str = "<pack>", *, origin: str = "shipped") -> PayerPack:
@@ -317,7 +331,14 @@ def _build(spec: PackSpec, filename: str, origin: str) -> PayerPack:
         x12_payer_ids=tuple(payer.x12_payer_ids),
         contact=tuple(Channel(c.type, c.address, c.note, c.pended or "") for c in payer.contact),
         origin=origin,
+        recovery=_recovery(spec.recovery),
     )
+
+
+def _recovery(spec: RecoverySpec | None) -> RecoveryTerms | None:
+    if spec is None:
+        return None
+    return RecoveryTerms(spec.appeal_days, spec.retro_authorization_days, spec.corrected_claim_days)
 
 
 def _build_rule(r: RuleSpec, pack: PackSpec, problems: _Problems) -> PayerRule | None:

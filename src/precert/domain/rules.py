@@ -186,6 +186,52 @@ class PayerRule:
     notes: str = ""
 
 
+# Recovery deadlines when a pack says nothing (docs/payer-packs.md, "recovery"). The defaults are
+# the short end of what payers allow, so a missed configuration makes work early, never late:
+# 60 days is the Medicare Advantage reconsideration window (42 CFR 422.582) and the first-level
+# appeal window of many commercial contracts; 14 days is a common notification window for an
+# emergency service; 90 days the shortest usual timely-filing limit for a corrected claim.
+DEFAULT_APPEAL_DAYS = 60
+DEFAULT_RETRO_AUTHORIZATION_DAYS = 14
+DEFAULT_CORRECTED_CLAIM_DAYS = 90
+# Original Medicare (a pack whose plans include medicare-ffs): redetermination within 120 days of
+# the initial determination (42 CFR 405.942), claims filed within one year of the date of service
+# (42 CFR 424.44), and no retro-authorization (a prior-authorization UTN cannot be obtained after
+# the service; the claim goes through pre-payment review instead).
+MEDICARE_FFS_PLAN = "medicare-ffs"
+MEDICARE_APPEAL_DAYS = 120
+MEDICARE_RETRO_AUTHORIZATION_DAYS = 0
+MEDICARE_CORRECTED_CLAIM_DAYS = 365
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryTerms:
+    """How long after a denial each recovery stays possible, in calendar days.
+
+    `appeal_days` counts from the remittance's payment date; `retro_authorization_days` from the
+    date of service (0: the payer grants none); `corrected_claim_days` from the date of service
+    (the payer's timely-filing limit, which a corrected claim must also meet)."""
+
+    appeal_days: int = DEFAULT_APPEAL_DAYS
+    retro_authorization_days: int = DEFAULT_RETRO_AUTHORIZATION_DAYS
+    corrected_claim_days: int = DEFAULT_CORRECTED_CLAIM_DAYS
+
+
+MEDICARE_RECOVERY = RecoveryTerms(
+    MEDICARE_APPEAL_DAYS, MEDICARE_RETRO_AUTHORIZATION_DAYS, MEDICARE_CORRECTED_CLAIM_DAYS
+)
+
+
+def recovery_terms(pack: PayerPack | None) -> RecoveryTerms:
+    """The pack's own `recovery:` terms, else Original Medicare's for a medicare-ffs pack, else
+    the defaults (also for a payer with no pack)."""
+    if pack is None:
+        return RecoveryTerms()
+    if pack.recovery is not None:
+        return pack.recovery
+    return MEDICARE_RECOVERY if MEDICARE_FFS_PLAN in pack.plans else RecoveryTerms()
+
+
 @dataclass(frozen=True, slots=True)
 class PayerPack:
     """One payer's configuration and rules, as loaded from its YAML pack."""
@@ -203,3 +249,4 @@ class PayerPack:
     x12_payer_ids: tuple[str, ...] = ()
     contact: tuple[Channel, ...] = ()
     origin: str = "shipped"  # "shipped" with precert, or "imported" by this installation
+    recovery: RecoveryTerms | None = None  # None: not configured (see recovery_terms)

@@ -11,6 +11,9 @@ Figures:
 - median turnaround by payer: first `submit` event to the first decision event (approved,
   partially approved or denied) of each request, in days;
 - decision rates: requests now approved / partially approved / denied, out of those three;
+- denials (from imported 835 remittances, services/recovery.py): the denial rate (claims denied
+  of claims remitted), the authorization-related share of the denials, dollars at risk (open
+  recovery items) and recovered (items done), and recovery items by cause and by payer;
 - staff minutes saved, from the CAQH Index: a submission that a channel did for a person (x12,
   fhir-pas, an automated portal run, a fax packet sent from precert) saves the manual work it
   replaced — `PORTAL_MINUTES` when the payer's configured channel is a portal, else
@@ -23,7 +26,9 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -48,6 +53,7 @@ from precert.domain.requirements import RuleBook
 from precert.services.accounts import Actor
 from precert.services.audit import record
 from precert.services.context import Context
+from precert.store.recovery import RecoveryRepository, RemittanceFileRecord
 from precert.store.requests import AuthorizationRequestRecord, TimelineEventRecord
 
 AT_RISK_DAYS = 7
@@ -110,6 +116,40 @@ class MonthSavings:
 
 
 @dataclass(frozen=True, slots=True)
+class RecoveryGroup:
+    """Recovery items of one cause or one payer: how many, and their dollars by status."""
+
+    key: str
+    label: str
+    items: int
+    open_amount: Decimal
+    recovered: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class DenialFigures:
+    """What the organization's 835 remittances say: claims remitted and denied, and the
+    recovery work the authorization denials became (amounts exact)."""
+
+    claims: int = 0
+    denied: int = 0
+    authorization_related: int = 0
+    at_risk: Decimal = Decimal("0")  # open items
+    recovered: Decimal = Decimal("0")  # items done
+    dismissed: Decimal = Decimal("0")
+    by_cause: list[RecoveryGroup] = field(default_factory=list)
+    by_payer: list[RecoveryGroup] = field(default_factory=list)
+
+    @property
+    def denial_rate(self) -> float:
+        return self.denied / self.claims if self.claims else 0.0
+
+    @property
+    def authorization_share(self) -> float:
+        return self.authorization_related / self.denied if self.denied else 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Dashboard:
     """The organization's figures at `at` (no PHI)."""
 
@@ -123,6 +163,7 @@ class Dashboard:
     rates: DecisionRates
     savings_by_payer: list[PayerSavings]
     savings_by_month: list[MonthSavings]
+    denials: DenialFigures = field(default_factory=DenialFigures)
 
     @property
     def minutes_saved(self) -> int:
@@ -147,6 +188,7 @@ def dashboard(ctx: Context, actor: Actor) -> Dashboard:
         session = uow.session
         work = _work(session, org, now, today)
         turnaround, savings_by_payer, savings_by_month = _submissions(session, org, book)
+        denials = _denials(session, org, book)
         record(
             uow,
             actor=actor.email,
@@ -173,6 +215,7 @@ def dashboard(ctx: Context, actor: Actor) -> Dashboard:
         ),
         savings_by_payer=savings_by_payer,
         savings_by_month=savings_by_month,
+        denials=denials,
     )
 
 
@@ -382,3 +425,59 @@ def _savings(groups: list[_Group], book: RuleBook) -> tuple[list[PayerSavings], 
     )
     by_month = [MonthSavings(m, n, minutes) for m, (n, minutes) in sorted(months.items())]
     return by_payer, by_month
+
+
+# -- denials and recovery --------------------------------------------------------------------------
+
+CAUSE_LABELS = {
+    "authorization_absent": "No authorization",
+    "authorization_exceeded": "Units exceeded",
+    "authorization_denied": "Authorization denied",
+    "authorization_mismatch": "Authorization mismatch",
+}
+
+
+def _denials(session: Session, org: str, book: RuleBook) -> DenialFigures:
+    """Remitted and denied claims summed in the database; the recovery items' exact amounts
+    (decimal strings) summed here, one narrow row per item."""
+    f = RemittanceFileRecord
+    claims, denied, related = session.execute(
+        select(
+            func.coalesce(func.sum(f.claims), 0),
+            func.coalesce(func.sum(f.denied), 0),
+            func.coalesce(func.sum(f.authorization_related), 0),
+        ).where(f.organization_id == org)
+    ).one()
+    rows = RecoveryRepository(session).amounts(org)
+    totals = {"open": Decimal("0"), "done": Decimal("0"), "dismissed": Decimal("0")}
+    for status, _, _, _, amount in rows:
+        totals[status] = totals.get(status, Decimal("0")) + amount
+    return DenialFigures(
+        claims=int(claims),
+        denied=int(denied),
+        authorization_related=int(related),
+        at_risk=totals["open"],
+        recovered=totals["done"],
+        dismissed=totals["dismissed"],
+        by_cause=_recovery_groups(rows, 2, lambda key: CAUSE_LABELS.get(key, key)),
+        by_payer=_recovery_groups(rows, 3, lambda key: _payer_name(book, key)),
+    )
+
+
+def _recovery_groups(
+    rows: list[tuple[str, str, str, str, Decimal]], at: int, label: Callable[[str], str]
+) -> list[RecoveryGroup]:
+    counts: dict[str, int] = defaultdict(int)
+    open_amounts: dict[str, Decimal] = defaultdict(Decimal)
+    recovered: dict[str, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        key = str(row[at])
+        counts[key] += 1
+        if row[0] == "open":
+            open_amounts[key] += row[4]
+        elif row[0] == "done":
+            recovered[key] += row[4]
+    return [
+        RecoveryGroup(key, label(key), counts[key], open_amounts[key], recovered[key])
+        for key in sorted(counts, key=lambda k: (-counts[k], k))
+    ]

@@ -24,6 +24,7 @@ from precert.web.api import router as api_router
 from precert.web.api.assignment import router as assignment_router
 from precert.web.api.eligibility import router as eligibility_router
 from precert.web.api.exports import router as exports_router
+from precert.web.api.recovery import router as recovery_api_router
 from precert.web.api.requests import router as requests_router
 from precert.web.errors import install_error_handlers
 from precert.web.fhir.crd import router as crd_router
@@ -36,6 +37,7 @@ from precert.web.ui.imports import router as imports_router
 from precert.web.ui.login import router as login_router
 from precert.web.ui.new_request import router as new_request_router
 from precert.web.ui.queue import router as queue_router
+from precert.web.ui.recovery import router as recovery_page_router
 from precert.web.ui.request_page import router as request_page_router
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -86,6 +88,8 @@ def create_app(settings: Settings, *, ctx: Context | None = None) -> FastAPI:
     app.include_router(new_request_router)  # before /requests/{id}, which would take 'new'
     app.include_router(request_page_router)
     app.include_router(eligibility_page_router)
+    app.include_router(recovery_api_router)
+    app.include_router(recovery_page_router)
     app.include_router(login_router)
     app.include_router(dashboard_router)
     app.include_router(imports_router)

@@ -13,6 +13,7 @@ from precert.store import (  # noqa: F401
     deliveries,
     documents,
     exchanges,
+    recovery,
     requests,
     web_sessions,
 )

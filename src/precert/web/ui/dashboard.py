@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -12,6 +14,7 @@ from precert.services.dashboard import (
     MANUAL_MINUTES,
     PORTAL_MINUTES,
     Dashboard,
+    DenialFigures,
     dashboard,
 )
 from precert.web.deps import ContextDep
@@ -76,6 +79,7 @@ def charts_for(d: Dashboard) -> dict[str, Chart]:
         (row.month, float(row.minutes), f"{row.minutes} min", "saved") for row in d.savings_by_month
     ]
     return {
+        **denial_charts(d.denials),
         "status": horizontal_bars(
             "Requests by status", f"{d.total} requests in all, by their current status.", statuses
         ),
@@ -101,3 +105,67 @@ def charts_for(d: Dashboard) -> dict[str, Chart]:
 
 def _share(rate: float) -> str:
     return f"{rate * 100:.0f}%"
+
+
+def denial_charts(d: DenialFigures) -> dict[str, Chart]:
+    """The 835 figures: paid vs denied claims, dollars at risk and recovered, recovery items by
+    cause and by payer."""
+    other = d.denied - d.authorization_related
+    claims = [
+        (
+            "Paid",
+            float(d.claims - d.denied),
+            _share(_rate(d.claims - d.denied, d.claims)),
+            "approved",
+        ),
+        (
+            "Denied: authorization",
+            float(d.authorization_related),
+            _share(_rate(d.authorization_related, d.claims)),
+            "denied",
+        ),
+        ("Denied: other", float(other), _share(_rate(other, d.claims)), "submitted"),
+    ]
+    money = [
+        ("At risk (open)", float(d.at_risk), _dollars(d.at_risk), "denied"),
+        ("Recovered (done)", float(d.recovered), _dollars(d.recovered), "approved"),
+        ("Dismissed", float(d.dismissed), _dollars(d.dismissed), "cancelled"),
+    ]
+    by_cause = [
+        (g.label, float(g.items), f"{g.items} ({_dollars(g.open_amount)} open)", "turnaround")
+        for g in d.by_cause
+    ]
+    by_payer = [
+        (g.label, float(g.items), f"{g.items} ({_dollars(g.open_amount)} open)", "turnaround")
+        for g in d.by_payer
+    ]
+    return {
+        "denials": stacked_bar(
+            "Remitted claims",
+            f"Of {d.claims} claims in imported 835s: {d.denied} denied "
+            f"({_share(d.denial_rate)}), {d.authorization_related} of them for authorization "
+            f"reasons ({_share(d.authorization_share)} of denials).",
+            claims,
+        ),
+        "recovery_money": horizontal_bars(
+            "Dollars at risk and recovered",
+            "What the payers did not pay on authorization denials, by the recovery's status.",
+            money if d.at_risk or d.recovered or d.dismissed else [],
+        ),
+        "recovery_by_cause": horizontal_bars(
+            "Recovery items by cause", "Authorization denials by what went wrong.", by_cause
+        ),
+        "recovery_by_payer": horizontal_bars(
+            "Recovery items by payer",
+            "Authorization denials by the payer that sent them.",
+            by_payer,
+        ),
+    }
+
+
+def _rate(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def _dollars(amount: Decimal) -> str:
+    return f"${amount:,.2f}"
