@@ -17,9 +17,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
-from precert.cli import accounts, db, demo, payers, serve, worker, x12
+from precert.cli import accounts, db, demo, payers, remits, serve, worker, x12
 from precert.cli import authorizations as authorizations_cli
 from precert.cli import check as check_module
+from precert.cli import claims as claims_cli
 from precert.cli import exports as exports_cli
 from precert.cli import fhir as fhir_cli
 from precert.cli import payer_sim as payer_sim_cli
@@ -77,6 +78,8 @@ app.add_typer(demo.app, name="demo")
 app.add_typer(x12.app, name="x12")
 app.add_typer(fhir_cli.app, name="fhir")
 app.add_typer(authorizations_cli.app, name="authorizations")
+app.add_typer(remits.app, name="remits")
+app.add_typer(claims_cli.app, name="claims")
 app.command("payer-sim")(payer_sim_cli.payer_sim)
 
 

@@ -124,20 +124,25 @@ class UnitsLedger:
     Keys carry the authorization number as stored on its record (not re-cased).
     """
 
-    __slots__ = ("_by_claim", "_used")
+    __slots__ = ("_by_claim", "_by_line", "_used")
 
     def __init__(self, used_before: Mapping[UnitsKey, int] | None = None) -> None:
         self._used: dict[UnitsKey, int] = dict(used_before or {})
         self._by_claim: dict[str, list[tuple[UnitsKey, int]]] = {}
+        # (claim id, line number) -> (key, units accepted): what the service persists per line.
+        self._by_line: dict[tuple[str, int], tuple[UnitsKey, int]] = {}
 
     def used(self, key: UnitsKey) -> int:
         return self._used.get(key, 0)
 
-    def take(self, key: UnitsKey, units: int, *, approved: int, claim_id: str) -> Take:
+    def take(
+        self, key: UnitsKey, units: int, *, approved: int, claim_id: str, line: int = 0
+    ) -> Take:
         """Record one line's units against `key`; never more than remain (see the class)."""
         before = self._used.get(key, 0)
         accepted = max(0, min(units, approved - before))
         if accepted:
+            self._by_line[(claim_id, line)] = (key, accepted)
             self._used[key] = before + accepted
             taken = self._by_claim.get(claim_id)
             if taken is None:
@@ -152,7 +157,14 @@ class UnitsLedger:
         for key, units in self._by_claim.pop(claim_id, ()):
             self._used[key] -= units
             released += units
+        for taken in [k for k in self._by_line if k[0] == claim_id]:
+            del self._by_line[taken]
         return released
+
+    def line_takes(self) -> dict[tuple[str, int], tuple[UnitsKey, int]]:
+        """(claim id, line number) -> (key, units accepted) for every line of this run that
+        consumed units (given-back ones left out): the rows the service stores per file."""
+        return dict(self._by_line)
 
     def usage(self) -> dict[UnitsKey, int]:
         """Units used now per key (earlier files and this run), for the service to persist."""
@@ -304,7 +316,9 @@ class _Checker:
             limit = _limit(record, line.code)
             if limit is not None:
                 key, approved = limit
-                took = self.ledger.take(key, line.units, approved=approved, claim_id=claim.claim_id)
+                took = self.ledger.take(
+                    key, line.units, approved=approved, claim_id=claim.claim_id, line=line.number
+                )
                 if took.exceeded:
                     findings.append(_units_exceeded(record, line, key, took))
         if findings:

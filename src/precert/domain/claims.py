@@ -80,7 +80,7 @@ class Claim:
     frequency: str = ""  # CLM05-3: 1 original, 7 replacement, 8 void
     setting: Setting = Setting.OUTPATIENT
     billing_npi: str | None = None
-    rendering_npi: str | None = None  # 2310B (837P) / 2310D operating? see the reader
+    rendering_npi: str | None = None  # 2310B (837P) / 2310D (837I): NM1*82
     attending_npi: str | None = None  # 837I 2310A
     facility_npi: str | None = None  # 2310C (837P) / 2310E (837I) service facility
     diagnoses: tuple[str, ...] = ()

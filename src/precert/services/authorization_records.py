@@ -13,7 +13,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -576,12 +576,14 @@ def usage_before(
     numbers: Iterable[str],
     *,
     excluding_file: str | None = None,
+    excluding_lines: Collection[tuple[str, int]] = (),
 ) -> dict[tuple[str, str], int]:
     """Units already billed per (authorization number, code; "*" = all its codes), leaving out
-    the file being scrubbed again (`excluding_file`)."""
+    the file being scrubbed again (`excluding_file`) and the claim lines billed again
+    (`excluding_lines`: (claim id, line number), e.g. the same claim corrected)."""
     with ctx.uow() as uow:
         return UsageRepository(uow.session).totals(
-            organization_id, numbers, excluding_file=excluding_file
+            organization_id, numbers, excluding_file=excluding_file, excluding_lines=excluding_lines
         )
 
 

@@ -11,7 +11,7 @@ method takes the organization id and filters by it. Repositories never commit.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -303,18 +303,35 @@ class UsageRepository:
             self.session.execute(insert(table), list(value_chunk))
 
     def totals(
-        self, organization_id: str, numbers: Iterable[str], *, excluding_file: str | None = None
+        self,
+        organization_id: str,
+        numbers: Iterable[str],
+        *,
+        excluding_file: str | None = None,
+        excluding_lines: Collection[tuple[str, int]] = (),
     ) -> dict[tuple[str, str], int]:
-        """Units billed so far per (authorization number, code), without `excluding_file`'s."""
+        """Units billed so far per (authorization number, code), without `excluding_file`'s and
+        without the claim lines in `excluding_lines` ((claim id, line number): the same lines
+        billed again, e.g. a corrected claim, replace what they billed before)."""
         table = AuthorizationUsageRecord
         totals: dict[tuple[str, str], int] = {}
+        skip = set(excluding_lines)
         for chunk in _chunks(sorted(set(numbers))):
-            query = select(table.authorization_number, table.code, table.units, table.file_id)
+            query = select(
+                table.authorization_number,
+                table.code,
+                table.units,
+                table.file_id,
+                table.claim_id,
+                table.line_number,
+            )
             query = query.where(
                 table.organization_id == organization_id, table.authorization_number.in_(chunk)
             )
-            for number, code, units, file_id in self.session.execute(query):
+            for number, code, units, file_id, claim_id, line in self.session.execute(query):
                 if excluding_file is not None and file_id == excluding_file:
+                    continue
+                if (claim_id, line) in skip:
                     continue
                 totals[(number, code)] = totals.get((number, code), 0) + units
         return totals
