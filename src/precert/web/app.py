@@ -22,6 +22,7 @@ from precert.web import docs
 from precert.web import session as web_session
 from precert.web.api import router as api_router
 from precert.web.api.assignment import router as assignment_router
+from precert.web.api.claims import router as claims_api_router
 from precert.web.api.eligibility import router as eligibility_router
 from precert.web.api.exports import router as exports_router
 from precert.web.api.recovery import router as recovery_api_router
@@ -31,6 +32,7 @@ from precert.web.fhir.crd import router as crd_router
 from precert.web.fhir.pas_notify import router as pas_notify_router
 from precert.web.limits import BodyLimit
 from precert.web.ui.check import router as ui_router
+from precert.web.ui.claims import router as claims_page_router
 from precert.web.ui.dashboard import router as dashboard_router
 from precert.web.ui.eligibility import router as eligibility_page_router
 from precert.web.ui.imports import router as imports_router
@@ -90,6 +92,8 @@ def create_app(settings: Settings, *, ctx: Context | None = None) -> FastAPI:
     app.include_router(eligibility_page_router)
     app.include_router(recovery_api_router)
     app.include_router(recovery_page_router)
+    app.include_router(claims_api_router)
+    app.include_router(claims_page_router)
     app.include_router(login_router)
     app.include_router(dashboard_router)
     app.include_router(imports_router)

@@ -10,6 +10,7 @@ from precert.store import (  # noqa: F401
     accounts,
     audit,
     authorization_records,
+    claim_scrubs,
     deliveries,
     documents,
     exchanges,
