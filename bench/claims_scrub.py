@@ -32,7 +32,7 @@ from precert.config import Settings
 from precert.domain.claims import AuthorizationRecord, AuthorizationStatus
 from precert.services import accounts
 from precert.services.authorization_records import organization_actor
-from precert.services.claims_scrub import result_json, scrub
+from precert.services.claims_scrub import result_json_text, scrub
 from precert.services.context import build_context
 
 PER_CLAIM = 4
@@ -90,7 +90,7 @@ def main() -> None:
         actor = organization_actor(ctx, "Bench Clinic")
         start = time.perf_counter()
         report = scrub(ctx, actor, text, extra=records, remember_usage=False)
-        body = json.dumps(result_json(report))
+        body = result_json_text(report)
         seconds = time.perf_counter() - start
         ctx.engine.dispose()
     lines = report.summary()["lines"]

@@ -230,6 +230,9 @@ def test_our_requests_decisions_become_records_with_codes_units_window_and_provi
     assert (found[waiting].status, found[waiting].number) == ("pending", "")
     only_b = records_for(any_ctx, clinic.organization_id, member_ids=["mbr-b"])
     assert [r.request_id for r in only_b] == [partly]
+    # A claim file naming thousands of members takes the one-pass path: the same answer.
+    many = ["mbr b", *(f"OTHER-{n}" for n in range(2_500))]
+    assert records_for(any_ctx, clinic.organization_id, member_ids=many) == only_b
     stranger = create_organization(any_ctx, "Clinic Elsewhere")
     assert records_for(any_ctx, stranger) == []
 

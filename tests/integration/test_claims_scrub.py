@@ -29,6 +29,7 @@ from precert.config import Settings
 from precert.services import accounts
 from precert.services import authorization_requests as requests
 from precert.services.authorization_records import import_records, organization_actor
+from precert.services.claims_scrub import result_json, result_json_text, scrub
 from precert.services.context import Context, build_context
 
 TODAY = dt.date.today()
@@ -342,3 +343,13 @@ def test_a_broken_claim_is_reported_and_the_others_still_scrubbed(site: Installa
 
 def _segments(text: str) -> list[str]:
     return ["*".join((s.tag, *s.elements)) for s in tokenize(text)]
+
+
+def test_the_json_written_directly_is_the_json_of_the_report(
+    scrubbed: dict[str, object], site: Installation
+) -> None:
+    actor = organization_actor(site.ctx, "Scrub Clinic")
+    text = (site.root / "claims.837").read_text()
+    report = scrub(site.ctx, actor, text, payer_id=PAYER, remember_usage=False)
+    assert json.loads(result_json_text(report)) == result_json(report)
+    assert json.loads(result_json_text(report))["claims"] == scrubbed["claims"]

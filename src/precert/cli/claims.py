@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,7 +35,13 @@ from precert.services.authorization_records import (
     organization_actor,
     parse_records,
 )
-from precert.services.claims_scrub import ScrubReport, finding_rows, result_json, scrub
+from precert.services.claims_scrub import (
+    ScrubReport,
+    finding_rows,
+    result_json,
+    result_json_text,
+    scrub,
+)
 from precert.services.context import Context
 from precert.store.accounts import OrganizationRepository
 
@@ -105,15 +110,15 @@ def scrub_command(
             fix=fix_out is not None,
             progress=progress,
         )
-    result = result_json(report)
-    if as_json:
-        typer.echo(json.dumps(result, indent=2))
+    if as_json:  # written directly: a 200,000-line report is one large document
+        typer.echo(result_json_text(report))
     else:
-        _print(report, result)
+        _print(report)
     if csv_out is not None:
         _write(csv_out, _csv(report))
     if html_out is not None:
-        _write(html_out, render_scrub_html(result, title=f"Claim scrub: {file.name}"))
+        page = render_scrub_html(result_json(report), title=f"Claim scrub: {file.name}")
+        _write(html_out, page)
     if fix_out is not None:
         if report.corrected is None:
             stderr.print("Nothing to fix automatically: no line lacks only its number.")
@@ -171,7 +176,7 @@ def _progress(file: Path, quiet: bool) -> Iterator[Callable[[int, int], None] | 
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-def _print(report: ScrubReport, result: dict[str, object]) -> None:
+def _print(report: ScrubReport) -> None:
     summary = report.summary()
     table = Table(box=box.SIMPLE_HEAVY, title="Claim lines to fix before billing")
     for column in ("claim", "line", "code", "date", "finding", "what is wrong", "fix"):

@@ -467,6 +467,9 @@ def _export_row(record: AuthorizationRecord) -> dict[str, Any]:
 # -- the records the claim check matches against ---------------------------------------------------
 
 
+MEMBER_FILTER_LIMIT = 2_000
+
+
 def records_for(
     ctx: Context,
     organization_id: str,
@@ -478,13 +481,21 @@ def records_for(
     waiting), optionally only for some payers and members (exact member-id match)."""
     payers = None if payer_ids is None else list(payer_ids)
     members = None if member_ids is None else list(member_ids)
+    # A big claim file names most members: one pass over the organization's records, filtered
+    # here, is cheaper than a blind-index digest and an IN chunk per thousand members.
+    wanted = None
+    if members is not None and len(members) > MEMBER_FILTER_LIMIT:
+        wanted, members = {normalise_member_id(m) for m in members}, None
     with ctx.uow() as uow:
         imported = _imported(ctx, uow).search(organization_id, payer_ids=payers, member_ids=members)
         views = RequestDecisions(uow.session, *_keys(ctx)).load(
             organization_id, DERIVED_STATUS, payer_ids=payers, member_ids=members
         )
     derived = [record for view in views if (record := derive_record(view)) is not None]
-    return imported + derived
+    found = imported + derived
+    if wanted is not None:
+        found = [r for r in found if normalise_member_id(r.member_id) in wanted]
+    return found
 
 
 def derive_record(view: RequestDecisionView) -> AuthorizationRecord | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -75,12 +76,20 @@ class ScrubReport:
     fixes: dict[tuple[str, int | None], str] = field(default_factory=dict)
     corrected: str | None = None
     payers: dict[str, str] = field(default_factory=dict)  # X12 payer id -> our payer id
+    _counted: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def clean(self) -> bool:
         return not self.errors and all(result.clean for result in self.results)
 
     def summary(self) -> dict[str, Any]:
+        counts = self._counts()
+        return {**counts, "fixable": len(self.fixes)}
+
+    def _counts(self) -> dict[str, Any]:
+        # Counted once: a 200,000-line report is summarised for the audit, the JSON and the page.
+        if self._counted is not None:
+            return self._counted
         kinds: Counter[str] = Counter()
         severities: Counter[str] = Counter()
         lines = clean_lines = 0
@@ -91,7 +100,7 @@ class ScrubReport:
                 for finding in line.findings:
                     kinds[finding.kind.value] += 1
                     severities[finding.severity.value] += 1
-        return {
+        self._counted = {
             "claims": len(self.results),
             "claims_with_findings": sum(1 for r in self.results if not r.clean),
             "unreadable_claims": len(self.errors),
@@ -99,8 +108,8 @@ class ScrubReport:
             "clean_lines": clean_lines,
             "findings": dict(sorted(kinds.items())),
             "severities": {s.value: severities.get(s.value, 0) for s in Severity},
-            "fixable": len(self.fixes),
         }
+        return self._counted
 
 
 def scrub(
@@ -316,6 +325,46 @@ def result_json(report: ScrubReport) -> dict[str, Any]:
         ],
         "summary": report.summary(),
     }
+
+
+def result_json_text(report: ScrubReport) -> str:
+    """`json.dumps(result_json(report))`, written directly: the same document (a test compares
+    them) without building 200,000 line dicts first. Findings, codes and dates repeat across
+    lines, so each is encoded once."""
+    dumps = json.dumps
+    encoded: dict[int, str] = {}
+    texts: dict[object, str] = {}
+
+    def text(value: object) -> str:
+        found = texts.get(value)
+        if found is None:
+            found = texts[value] = dumps(value.isoformat() if isinstance(value, dt.date) else value)
+        return found
+
+    claims = []
+    for result in report.results:
+        claim = result.claim
+        lines = []
+        for line in result.lines:
+            findings = []
+            for finding in line.findings:
+                found = encoded.get(id(finding))
+                if found is None:
+                    found = encoded[id(finding)] = dumps(finding.as_dict())
+                findings.append(found)
+            lines.append(
+                f'{{"line": {line.line.number}, "code": {text(line.line.code)}, '
+                f'"date": {text(line.line.from_date)}, "units": {line.line.units}, '
+                f'"findings": [{", ".join(findings)}]}}'
+            )
+        claims.append(
+            f'{{"claim_id": {dumps(claim.claim_id)}, "member_id": {dumps(claim.member_id)}, '
+            f'"payer_id": {text(claim.payer_id)}, "lines": [{", ".join(lines)}]}}'
+        )
+    rest = result_json(ScrubReport([], report.errors, report.fixes))
+    rest["summary"] = report.summary()
+    tail = dumps({k: v for k, v in rest.items() if k != "claims"})
+    return f'{{"claims": [{", ".join(claims)}], {tail[1:]}'
 
 
 def finding_rows(report: ScrubReport) -> list[dict[str, Any]]:
