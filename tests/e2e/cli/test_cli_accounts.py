@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -64,10 +65,19 @@ def precert(tmp_path: Path) -> Installation:
     return Installation(tmp_path)
 
 
-@pytest.fixture
-def with_org(precert: Installation) -> Installation:
-    created = precert("orgs", "create", "Northside Clinic")
+@pytest.fixture(scope="module")
+def org_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An installation with the organization Northside Clinic, made once per module (each command
+    is a process start); the tests that need it get a copy of their own."""
+    template = Installation(tmp_path_factory.mktemp("northside"))
+    created = template("orgs", "create", "Northside Clinic")
     assert created.code == 0, created
+    return template.home
+
+
+@pytest.fixture
+def with_org(org_template: Path, precert: Installation) -> Installation:
+    shutil.copytree(org_template, precert.home, dirs_exist_ok=True)
     return precert
 
 

@@ -1,17 +1,24 @@
 """Acceptance 3, the logs: a canary patient goes through every door a patient's data comes in by
 (the API, a request refused on purpose, a document upload, a schedule import, the follow-up
 sweep, viewing it) on a real `precert serve` at log level DEBUG, and neither the canary's name
-nor its member id appears in the server's logs, stdout or stderr, or in the import's output."""
+nor its member id appears in the server's logs, stdout or stderr, or in the import's output.
+
+The second start is also where `precert serve` is shown running the job consumer itself on the
+embedded default (the follow-up flags the request with no `precert worker`) and stopping server and
+consumer cleanly on SIGTERM: one server start proves both (test_cli_serve_jobs.py has the modes
+that run no consumer). The first start also shows the server answering a requirement check as the
+CLI does."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import time
 from pathlib import Path
 
 import httpx
-from tests.e2e.cli.conftest import Precert
+from tests.e2e.cli.conftest import FIXTURE_PAYER, SPECIALIST, Precert, Template, copy_of
 from tests.e2e.cli.serve_process import serving
 
 from precert.services.demo import _pdf
@@ -48,22 +55,11 @@ def _body(when: str, **patient: str) -> dict[str, object]:
     }
 
 
-def _token(precert: Precert) -> str:
-    for args in (
-        ("db", "upgrade"),
-        ("orgs", "create", "Clinic Canary"),
-        ("users", "create", "--org", "Clinic Canary", "--email", "s@example.org", "--role",
-         "specialist"),
-    ):  # fmt: skip
-        result = precert(*args)
-        assert result.code == 0, result
-    token = precert("tokens", "create", "--email", "s@example.org")
-    assert token.code == 0, token
-    return token.out.strip()
-
-
-def test_the_canary_patient_never_reaches_the_logs(precert: Precert, tmp_path: Path) -> None:
-    headers = {"Authorization": f"Bearer {_token(precert)}"}
+def test_the_canary_never_reaches_the_logs_of_a_serve_that_follows_up_itself(
+    clinic_template: Template, tmp_path: Path
+) -> None:
+    precert = copy_of(clinic_template, tmp_path)  # its specialist SPECIALIST and API token
+    headers = {"Authorization": f"Bearer {clinic_template.token}"}
     soon = (dt.date.today() + dt.timedelta(days=3)).isoformat()
     debug = {"PRECERT_LOG_LEVEL": "DEBUG"}
     outputs: list[str] = []
@@ -72,6 +68,7 @@ def test_the_canary_patient_never_reaches_the_logs(precert: Precert, tmp_path: P
         api = httpx.Client(base_url=served.base, headers=headers, timeout=60)
         created = api.post("/api/v1/requests", json=_body(soon))
         assert created.status_code == 201, created.text
+        assert created.json()["needs_attention"] is None  # only the follow-up job flags it
         request_id = created.json()["id"]
         # Refused on purpose, the canary in the bad fields: the answer may name the fields only.
         refused = api.post(
@@ -89,6 +86,7 @@ def test_the_canary_patient_never_reaches_the_logs(precert: Precert, tmp_path: P
         assert uploaded.status_code == 201, uploaded.text
         assert api.get(f"/api/v1/requests/{request_id}").status_code == 200
         assert api.get("/api/v1/requests", params={"status": "draft"}).status_code == 200
+        _answers_like_the_cli(api, precert)
     outputs.append(served.output())
     assert served.exit_code == 0, served.output()
 
@@ -99,11 +97,12 @@ def test_the_canary_patient_never_reaches_the_logs(precert: Precert, tmp_path: P
     )
     bad = row.replace("1970-07-07", CANARY_MEMBER).replace("APPT-CANARY", "APPT-BAD")
     schedule.write_text(f"{HEADER}\n{row}\n{bad}\n", encoding="utf-8")
-    imported = precert("requests", "import", schedule, "--as", "s@example.org")
+    imported = precert("requests", "import", schedule, "--as", SPECIALIST)
     assert imported.code == 1, imported  # the bad row is reported, the good one imported
     outputs.append(imported.out + imported.err)
 
-    # A second start sweeps at once: the canary's service is in 3 days, so it is flagged.
+    # A second start sweeps at once: the canary's service is in 3 days, so it is flagged, by the
+    # consumer `precert serve` runs itself (no `precert worker` runs here).
     with serving(tmp_path, name="second", **debug) as served:
         api = httpx.Client(base_url=served.base, headers=headers, timeout=60)
         flagged = None
@@ -112,14 +111,37 @@ def test_the_canary_patient_never_reaches_the_logs(precert: Precert, tmp_path: P
             if flagged:
                 break
             time.sleep(0.1)
-        assert flagged, served.output()
+        assert flagged and "is not approved yet" in flagged, served.output()
     outputs.append(served.output())
-    assert served.exit_code == 0, served.output()
+    assert served.exit_code == 0, served.output()  # SIGTERM stops server and consumer cleanly
+    log = served.output()
+    assert "jobs: running here" in log
+    assert "embedded job consumer stopped" in log
+    assert log.rstrip().endswith("precert stopped")
+    assert (tmp_path / "var" / "jobs.sqlite3").exists()
 
     logs = "\n".join(outputs)
     assert "DEBUG" in logs and "Executing precert.worker.tasks.follow_up_task" in logs
     leaked = [canary for canary in CANARIES if canary.lower() in logs.lower()]
     assert leaked == [], _around(logs, leaked)
+
+
+def _answers_like_the_cli(api: httpx.Client, precert: Precert) -> None:
+    """The server answers a requirement check as `precert check` does, and serves the work queue
+    page (checked on this server rather than by starting another)."""
+    service = {"payer": FIXTURE_PAYER, "code": "70551", "pos": "22", "date": "2026-12-01"}
+    response = api.post("/api/v1/requirements/check", json=[service])
+    cli = precert(
+        "check", "--payer", FIXTURE_PAYER, "--code", "70551", "--pos", "22", "--date",
+        "2026-12-01", "--json",
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    assert cli.code == 0, cli
+    assert response.json()["services"] == json.loads(cli.out)["services"]
+    assert response.json()["services"][0]["decision"] == "required"
+    page = api.get("/")
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
 
 
 def _around(text: str, found: list[str]) -> str:

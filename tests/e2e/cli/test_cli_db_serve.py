@@ -1,19 +1,18 @@
-"""`precert db upgrade` on SQLite and PostgreSQL, and `precert serve` answering like the CLI."""
+"""`precert db upgrade` on SQLite and PostgreSQL, and settings or a database that cannot be used.
+
+That `precert serve` answers a requirement check as the CLI does (and serves the work queue page)
+is checked on the server test_cli_canary_logs.py starts anyway, rather than on one more start."""
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy
 
@@ -106,58 +105,3 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def served(precert: Precert, tmp_path: Path) -> Iterator[str]:
-    """`precert serve` on a free loopback port, with the fixture pack imported; its base URL."""
-    assert precert("payers", "import", PACK).code == 0
-    port = free_port()
-    env = cli_env(f"sqlite:///{tmp_path / 'p.db'}", tmp_path / "var")
-    server = subprocess.Popen(
-        [str(PRECERT), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):  # polls until the server answers, whatever the machine's speed
-            if server.poll() is not None:
-                pytest.fail(
-                    f"precert serve exited: {server.stdout.read() if server.stdout else ''}"
-                )
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def test_serve_answers_the_api_with_the_same_requirement_as_the_cli(
-    served: str, precert: Precert
-) -> None:
-    service = {"payer": "cli-fixture-health", "code": "70551", "pos": "22", "date": "2026-12-01"}
-
-    response = httpx.post(f"{served}/api/v1/requirements/check", json=[service], timeout=30)
-    cli = precert(
-        "check", "--payer", "cli-fixture-health", "--code", "70551", "--pos", "22", "--date",
-        "2026-12-01", "--json",
-    )  # fmt: skip
-
-    assert response.status_code == 200, response.text
-    assert response.json()["services"] == json.loads(cli.out)["services"]
-    assert response.json()["services"][0]["decision"] == "required"
-    page = httpx.get(f"{served}/", timeout=30)
-    assert page.status_code == 200
-    assert "text/html" in page.headers["content-type"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,11 @@ def _write(path: Path, document: Any) -> Path:
     return path
 
 
+def _without_diagnoses(request: dict[str, Any]) -> dict[str, Any]:
+    services = [{k: v for k, v in s.items() if k != "diagnoses"} for s in request["services"]]
+    return {**request, "services": services}
+
+
 def test_build_pas_prints_a_bundle_that_validate_pas_accepts(
     precert: Precert, tmp_path: Path
 ) -> None:
@@ -52,9 +58,13 @@ def test_build_pas_prints_a_bundle_that_validate_pas_accepts(
     assert checked.code == 0, checked
     assert "valid PAS request Bundle" in checked.out
 
-    again = json.loads(precert("fhir", "build-pas", "--request", request).out)
-    assert [e["fullUrl"] for e in again["entry"]] == [e["fullUrl"] for e in bundle["entry"]]
-    named = json.loads(precert("fhir", "build-pas", "--request", request, "--id", "req-42").out)
+    # The same file gives the same Bundle: its id is the file's content hash, and the same id
+    # builds the same identities (tests/unit/test_pas_bundle.py, without a second process start).
+    digest = hashlib.sha256(request.read_bytes()).hexdigest()[:16]
+    assert bundle["identifier"]["value"] == f"cli-{digest}"
+    # No diagnoses in this one: the process then skips loading the ICD-10-CM code set (~2 s).
+    plain = _write(tmp_path / "plain.json", _without_diagnoses(REQUEST))
+    named = json.loads(precert("fhir", "build-pas", "--request", plain, "--id", "req-42").out)
     assert named["identifier"]["value"] == "req-42"
 
 

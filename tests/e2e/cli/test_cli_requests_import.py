@@ -29,24 +29,9 @@ def _row(last: str, member: str, code: str, pos: str, days: int, appointment: st
 
 
 @pytest.fixture
-def specialist(precert: Precert) -> Precert:
-    for args in (
-        ("db", "upgrade"),
-        ("orgs", "create", "Clinic CLI"),
-        (
-            "users",
-            "create",
-            "--org",
-            "Clinic CLI",
-            "--email",
-            "s@example.org",
-            "--role",
-            "specialist",
-        ),
-    ):
-        result = precert(*args)
-        assert result.code == 0, result
-    return precert
+def specialist(clinic: Precert) -> Precert:
+    """A copy of the session's clinic: the organization and its specialist s@example.org."""
+    return clinic
 
 
 @pytest.fixture

@@ -8,6 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+from tests.e2e.cli.conftest import runner
+
 Precert = Callable[..., Any]  # the runner from conftest.py: precert(*args) -> Result
 
 REQUEST: dict[str, Any] = {
@@ -31,22 +34,29 @@ REQUEST: dict[str, Any] = {
 }
 
 
-def _built(precert: Precert, tmp_path: Path, *args: str) -> str:
-    request = tmp_path / "request.json"
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The 278 `build-278 --id req-42 --attempt 2` prints for REQUEST, built once for the module
+    (a build is a process start that loads the ICD-10-CM code set)."""
+    home = tmp_path_factory.mktemp("x12-278")
+    request = home / "request.json"
     request.write_text(json.dumps(REQUEST), encoding="utf-8")
-    result = precert("x12", "build-278", "--request", request, *args)
+    result = runner(home)(
+        "x12", "build-278", "--request", request, "--id", "req-42", "--attempt", "2"
+    )
     assert result.code == 0, result
-    return str(result.out)
+    return result.out
 
 
-def test_build_278_prints_a_278_that_validate_accepts(precert: Precert, tmp_path: Path) -> None:
-    text = _built(precert, tmp_path, "--id", "req-42", "--attempt", "2")
-    assert "ST*278*" in text and "*005010X217~" in text
-    assert "TRN*1*req-42.2*9PRECERT00~" in text
-    assert "UM*HS*I*62*22:B**U~" in text  # expedited
-    assert "SV1*HC:J1745**UN*3~" in text
+def test_build_278_prints_a_278_that_validate_accepts(
+    built: str, precert: Precert, tmp_path: Path
+) -> None:
+    assert "ST*278*" in built and "*005010X217~" in built
+    assert "TRN*1*req-42.2*9PRECERT00~" in built
+    assert "UM*HS*I*62*22:B**U~" in built  # expedited
+    assert "SV1*HC:J1745**UN*3~" in built
     path = tmp_path / "request.x12"
-    path.write_text(text)
+    path.write_text(built)
     checked = precert("x12", "validate", path)
     assert checked.code == 0, checked
     assert "278" in checked.out
@@ -54,8 +64,11 @@ def test_build_278_prints_a_278_that_validate_accepts(precert: Precert, tmp_path
     assert acked.code == 0 and "IK5*A~" in acked.out, acked
 
 
-def test_validate_and_ack_locate_a_bad_npi_in_a_278(precert: Precert, tmp_path: Path) -> None:
-    text = _built(precert, tmp_path).replace("XX*1245319599", "XX*1245319598")
+def test_validate_and_ack_locate_a_bad_npi_in_a_278(
+    built: str, precert: Precert, tmp_path: Path
+) -> None:
+    text = built.replace("XX*1245319599", "XX*1245319598")
+    assert text != built
     path = tmp_path / "bad.x12"
     path.write_text(text)
     checked = precert("x12", "validate", path)
@@ -69,7 +82,9 @@ def test_validate_and_ack_locate_a_bad_npi_in_a_278(precert: Precert, tmp_path: 
 
 
 def test_build_278_refuses_a_bad_request_body(precert: Precert, tmp_path: Path) -> None:
-    body = dict(REQUEST, ordering_npi="1234567890")
+    # No diagnoses: the process then skips loading the ICD-10-CM code set (~2 s).
+    services = [{k: v for k, v in s.items() if k != "diagnoses"} for s in REQUEST["services"]]
+    body = dict(REQUEST, ordering_npi="1234567890", services=services)
     request = tmp_path / "bad.json"
     request.write_text(json.dumps(body), encoding="utf-8")
     result = precert("x12", "build-278", "--request", request)
