@@ -1,11 +1,14 @@
 """Kept claim scrubs on SQLite and PostgreSQL: keep a real scrub, list it newest first, open it
 (result, corrected 837) only from its own organization, and nothing readable at rest: the raw
-row holds no member id, no claim text and not the uploaded filename."""
+row holds no member id, no claim text and not the uploaded filename; the plain findings summary
+(by kind, by payer and kind) is summed per organization over a period without decrypting."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+from typing import cast
 
 import pytest
 from sqlalchemy import text
@@ -13,11 +16,12 @@ from tests.integration.web.test_web_claims import derived_837
 
 from precert.domain.claims import AuthorizationRecord, AuthorizationStatus
 from precert.errors import NotFound
-from precert.security.crypto import DecryptionFailed
+from precert.security.crypto import DecryptionFailed, FieldCipher
 from precert.services import accounts
 from precert.services.authorization_records import OrganizationActor
 from precert.services.claims_scrub import keep, scrub, scrub_detail, scrubs_page
 from precert.services.context import Context
+from precert.store.claim_scrubs import ClaimScrubRepository
 
 MEMBER = "TEST-STORE-3"
 FILENAME = "Alpha Testpatient batch.837"  # a name a biller might give: it names a patient
@@ -109,6 +113,30 @@ def test_nothing_readable_is_at_rest(any_ctx: Context) -> None:
     assert row["filename"].startswith("v1.") and row["result"].startswith("v1.")
     assert row["corrected"].startswith("v1.")
     assert row["claims"] == 1 and row["lines"] == 4  # the counts the list shows stay plain
+    # The findings summary stays plain too: kinds and payer ids only.
+    summary = row["findings"] if isinstance(row["findings"], dict) else json.loads(row["findings"])
+    assert summary["by_payer"] == {"medicare": {"number_missing_on_claim": 1}}
+    assert summary["by_kind"]["number_missing_on_claim"] == 1
+
+
+def test_totals_sum_one_organizations_scrubs_since_a_moment(any_ctx: Context) -> None:
+    stepping(any_ctx)  # START, then a minute later at every reading
+    north, south = actors(any_ctx)
+    kept_scrub(any_ctx, north)
+    kept_scrub(any_ctx, north)
+    kept_scrub(any_ctx, north)
+    kept_scrub(any_ctx, south)
+    newest = scrubs_page(any_ctx, north)
+    since = newest[1].scrubbed_at  # the two newest of North's three
+    with any_ctx.uow() as uow:
+        # A cipher that cannot open anything: the totals must not need one.
+        repository = ClaimScrubRepository(uow.session, cast(FieldCipher, None))
+        totals = repository.totals_since(north.organization_id, since)
+        everything = repository.totals_since(south.organization_id, START)
+    assert (totals.scrubs, totals.lines, totals.lines_with_findings) == (2, 8, 2)
+    assert totals.findings.by_payer == {"medicare": {"number_missing_on_claim": 2}}
+    assert totals.findings.by_kind["number_missing_on_claim"] == 2
+    assert (everything.scrubs, everything.lines) == (1, 4)
 
 
 def test_a_sealed_value_moved_to_another_organizations_row_does_not_open(

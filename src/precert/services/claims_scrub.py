@@ -47,7 +47,12 @@ from precert.services import authorization_records
 from precert.services.audit import record
 from precert.services.context import Context
 from precert.store.authorization_records import UsageRow
-from precert.store.claim_scrubs import ClaimScrub, ClaimScrubRepository, ScrubCounts
+from precert.store.claim_scrubs import (
+    ClaimScrub,
+    ClaimScrubRepository,
+    FindingSummary,
+    ScrubCounts,
+)
 
 Progress = Callable[[int, int], None]  # (claims done, claims in all)
 
@@ -414,6 +419,7 @@ def keep(ctx: Context, actor: Scrubber, filename: str, text_sha: str, report: Sc
         actor=actor.email,
         counts=counts_of(report),
         has_corrected=report.corrected is not None,
+        findings=finding_summary(report),
     )
     with ctx.uow() as uow:
         _scrubs(ctx, uow.session).add(kept, result_json(report), report.corrected)
@@ -429,6 +435,22 @@ def keep(ctx: Context, actor: Scrubber, filename: str, text_sha: str, report: Sc
         )
         uow.commit()
     return scrub_id
+
+
+def finding_summary(report: ScrubReport) -> FindingSummary:
+    """What the dashboard sums, without PHI: the file's findings by kind (as the summary counts
+    them), and for each line that is not ok its findings by the claim's payer and kind."""
+    by_payer: dict[str, Counter[str]] = {}
+    for result in report.results:
+        for line in result.lines:
+            if line.clean:
+                continue
+            kinds = by_payer.setdefault(result.claim.payer_id, Counter())
+            kinds.update(finding.kind.value for finding in line.findings)
+    return FindingSummary(
+        by_kind=dict(report.summary()["findings"]),
+        by_payer={payer: dict(sorted(kinds.items())) for payer, kinds in sorted(by_payer.items())},
+    )
 
 
 def scrub_upload(

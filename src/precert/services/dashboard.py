@@ -49,10 +49,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from precert.domain.authorizations import Status
+from precert.domain.claims import FindingKind
 from precert.domain.requirements import RuleBook
+from precert.security.crypto import FieldCipher
 from precert.services.accounts import Actor
 from precert.services.audit import record
 from precert.services.context import Context
+from precert.store.claim_scrubs import ClaimScrubRepository, ScrubTotals
 from precert.store.recovery import RecoveryRepository, RemittanceFileRecord
 from precert.store.requests import AuthorizationRequestRecord, TimelineEventRecord
 
@@ -73,6 +76,9 @@ SETTLED = (
 )
 STATUS_ORDER = tuple(status.value for status in Status)
 SECONDS_PER_DAY = 86_400
+CLAIM_FINDINGS_DAYS = 90
+# Findings that are not problems: the dashboard's finding charts leave them out.
+NOT_PROBLEMS = (FindingKind.OK.value, FindingKind.NOT_REQUIRED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +156,38 @@ class DenialFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class KindCount:
+    kind: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class PayerFindings:
+    """One payer's findings on claim lines that are not ok, by kind (most first)."""
+
+    payer_id: str
+    payer_name: str
+    kinds: list[KindCount]
+
+    @property
+    def total(self) -> int:
+        return sum(row.count for row in self.kinds)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimFindings:
+    """What the organization's claim scrubs of the last `days` days found (no PHI)."""
+
+    days: int = CLAIM_FINDINGS_DAYS
+    scrubs: int = 0
+    lines: int = 0
+    lines_with_findings: int = 0
+    by_kind: list[KindCount] = field(default_factory=list)  # problems only, most first
+    by_payer: list[PayerFindings] = field(default_factory=list)  # most findings first
+
+
+@dataclass(frozen=True, slots=True)
 class Dashboard:
     """The organization's figures at `at` (no PHI)."""
 
@@ -164,6 +202,7 @@ class Dashboard:
     savings_by_payer: list[PayerSavings]
     savings_by_month: list[MonthSavings]
     denials: DenialFigures = field(default_factory=DenialFigures)
+    claim_findings: ClaimFindings = field(default_factory=ClaimFindings)
 
     @property
     def minutes_saved(self) -> int:
@@ -189,6 +228,9 @@ def dashboard(ctx: Context, actor: Actor) -> Dashboard:
         work = _work(session, org, now, today)
         turnaround, savings_by_payer, savings_by_month = _submissions(session, org, book)
         denials = _denials(session, org, book)
+        scrubs = ClaimScrubRepository(session, FieldCipher.from_settings(ctx.settings))
+        since = now - dt.timedelta(days=CLAIM_FINDINGS_DAYS)
+        claim_findings = _claim_findings(scrubs.totals_since(org, since), book)
         record(
             uow,
             actor=actor.email,
@@ -216,6 +258,7 @@ def dashboard(ctx: Context, actor: Actor) -> Dashboard:
         savings_by_payer=savings_by_payer,
         savings_by_month=savings_by_month,
         denials=denials,
+        claim_findings=claim_findings,
     )
 
 
@@ -480,4 +523,37 @@ def _recovery_groups(
     return [
         RecoveryGroup(key, label(key), counts[key], open_amounts[key], recovered[key])
         for key in sorted(counts, key=lambda k: (-counts[k], k))
+    ]
+
+
+# -- claim findings --------------------------------------------------------------------------------
+
+
+def kind_label(kind: str) -> str:
+    """A finding kind as people read it ("units_exceeded" -> "Units exceeded")."""
+    return kind.replace("_", " ").capitalize()
+
+
+def _claim_findings(totals: ScrubTotals, book: RuleBook) -> ClaimFindings:
+    return ClaimFindings(
+        days=CLAIM_FINDINGS_DAYS,
+        scrubs=totals.scrubs,
+        lines=totals.lines,
+        lines_with_findings=totals.lines_with_findings,
+        by_kind=_kind_counts(totals.findings.by_kind),
+        by_payer=sorted(
+            (
+                PayerFindings(payer_id, _payer_name(book, payer_id), _kind_counts(kinds))
+                for payer_id, kinds in totals.findings.by_payer.items()
+            ),
+            key=lambda row: (-row.total, row.payer_name.casefold(), row.payer_id),
+        ),
+    )
+
+
+def _kind_counts(counts: dict[str, int]) -> list[KindCount]:
+    """The problem kinds among `counts`, most first (then by kind, so the order is stable)."""
+    problems = [(k, n) for k, n in counts.items() if k not in NOT_PROBLEMS and n > 0]
+    return [
+        KindCount(k, kind_label(k), n) for k, n in sorted(problems, key=lambda r: (-r[1], r[0]))
     ]

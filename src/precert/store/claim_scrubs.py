@@ -1,7 +1,9 @@
 """Kept claim scrubs at rest: the `claim_scrubs` table and its tenant-scoped repository.
 
 One row per scrubbed 837: who scrubbed it and when, the file's sha256, the counts the list shows
-(claims, lines, clean lines, errors, warnings, fixable, unreadable) in plain columns, and three
+(claims, lines, clean lines, errors, warnings, fixable, unreadable) in plain columns, a PHI-free
+`findings` JSON (finding counts by kind, and by payer and kind for the lines that are not ok: no
+member, claim or authorization ids, so the dashboard sums it without decrypting), and three
 ciphertexts: the uploaded filename (it may name a patient), the scrub's result JSON (it holds
 member ids) and the corrected 837 when one was made (the whole claim file). Each is bound to its
 field and organization (context "claim_scrubs.<field>:<org id>"), so a value copied into another
@@ -13,10 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from precert.errors import Issue, NotFound
@@ -53,6 +56,46 @@ class ScrubCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class FindingSummary:
+    """A scrub's findings without PHI: how many of each kind in the file, and for the lines that
+    are not ok, how many of each kind per payer (our payer id, or the X12 id of an unknown one)."""
+
+    by_kind: dict[str, int] = field(default_factory=dict)
+    by_payer: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "by_kind": dict(self.by_kind),
+            "by_payer": {p: dict(k) for p, k in self.by_payer.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, value: Any) -> FindingSummary:
+        if not isinstance(value, dict):
+            return cls()
+        by_kind = value.get("by_kind") or {}
+        by_payer = value.get("by_payer") or {}
+        return cls(
+            {str(k): int(n) for k, n in by_kind.items()},
+            {str(p): {str(k): int(n) for k, n in kinds.items()} for p, kinds in by_payer.items()},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScrubTotals:
+    """An organization's kept scrubs over a period, summed (what the dashboard shows)."""
+
+    scrubs: int = 0
+    lines: int = 0
+    clean_lines: int = 0
+    findings: FindingSummary = field(default_factory=FindingSummary)
+
+    @property
+    def lines_with_findings(self) -> int:
+        return self.lines - self.clean_lines
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimScrub:
     """One kept scrub without its result (what a list needs)."""
 
@@ -64,6 +107,7 @@ class ClaimScrub:
     actor: str
     counts: ScrubCounts
     has_corrected: bool = False
+    findings: FindingSummary = field(default_factory=FindingSummary)
 
     def __repr__(self) -> str:  # never the filename: it may name the patient
         return f"ClaimScrub(id={self.id!r}, sha256={self.sha256[:12]!r})"
@@ -100,6 +144,7 @@ class ClaimScrubRecord(Base):
     warnings: Mapped[int] = mapped_column(Integer, nullable=False)
     fixable: Mapped[int] = mapped_column(Integer, nullable=False)
     unreadable: Mapped[int] = mapped_column(Integer, nullable=False)
+    findings: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)  # FindingSummary, no PHI
     result: Mapped[str] = mapped_column(Text, nullable=False)  # ciphertext of the result JSON
     corrected: Mapped[str | None] = mapped_column(Text, nullable=True)  # ciphertext of the 837
 
@@ -132,6 +177,7 @@ class ClaimScrubRepository:
                 warnings=counts.warnings,
                 fixable=counts.fixable,
                 unreadable=counts.unreadable,
+                findings=scrub.findings.as_dict(),
                 result=self._seal(json.dumps(result, separators=(",", ":")), "result", org),
                 corrected=None if corrected is None else self._seal(corrected, "corrected", org),
             )
@@ -146,6 +192,28 @@ class ClaimScrubRepository:
             .limit(limit)
         )
         return [self._summary(row) for row in self.session.scalars(query)]
+
+    def totals_since(self, organization_id: str, since: dt.datetime) -> ScrubTotals:
+        """The organization's scrubs kept at or after `since`: lines summed in the database, the
+        finding summaries (one small JSON per scrubbed file, never a ciphertext) summed here."""
+        r = ClaimScrubRecord
+        where = (r.organization_id == organization_id, r.scrubbed_at >= since)
+        scrubs, lines, clean = self.session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(r.lines), 0),
+                func.coalesce(func.sum(r.clean_lines), 0),
+            ).where(*where)
+        ).one()
+        by_kind: Counter[str] = Counter()
+        by_payer: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        for (value,) in self.session.execute(select(r.findings).where(*where)):
+            summary = FindingSummary.from_dict(value)
+            by_kind.update(summary.by_kind)
+            for payer_id, kinds in summary.by_payer.items():
+                by_payer[payer_id].update(kinds)
+        findings = FindingSummary(dict(by_kind), {p: dict(k) for p, k in by_payer.items()})
+        return ScrubTotals(int(scrubs), int(lines), int(clean), findings)
 
     def get(self, organization_id: str, scrub_id: str) -> KeptScrub:
         record = self.session.scalars(
@@ -183,6 +251,7 @@ class ClaimScrubRepository:
                 unreadable=record.unreadable,
             ),
             has_corrected=record.corrected is not None,
+            findings=FindingSummary.from_dict(record.findings),
         )
 
     def _seal(self, text: str, column: str, organization_id: str) -> str:

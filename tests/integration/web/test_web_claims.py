@@ -19,13 +19,22 @@ import httpx
 import pytest
 from sqlalchemy import text
 from tests.conftest import SHARED
+from tests.integration.test_claims_scrub import (
+    CLAIMS,
+    EXPECTED,
+    approved_inpatient_request,
+    import_file,
+)
 from tests.integration.web.live_server import serving, sqlite_settings_in, web_context
 from tests.integration.web.test_web_api_requests import SteppingClock, auth
+from tests.support.claims837 import build_837
 from tests.support.requests import SERVICE_DAY, approval_body, request_body
 from tests.support.web_login import sign_in
 
 from precert.services import accounts
 from precert.services.audit import events_for
+from precert.services.authorization_records import import_records, organization_actor
+from precert.services.claims_scrub import scrubs_page
 from precert.services.context import Context
 from precert.web.app import create_app
 
@@ -282,6 +291,47 @@ def test_another_organizations_scrub_is_404_and_never_listed(site: Site) -> None
     south = scrub(site, site.south.biller, derived_837(), name="south.837")
     assert south.status_code == 201
     assert kinds(first_line(south.json())) == ["missing_authorization"]
+
+
+def test_every_finding_kind_of_a_real_837_comes_back_on_its_claim(site: Site) -> None:
+    """tests/integration/test_claims_scrub.py's 837 and authorizations, scrubbed through the API
+    for an organization of this site ("Scrub Clinic", the name its helpers use)."""
+    clinic = make_team(site.ctx, "Scrub Clinic")
+    clinic_actor = organization_actor(site.ctx, "Scrub Clinic")
+    imported = import_records(site.ctx, clinic_actor, import_file(), "csv")
+    assert imported.errors == (), imported.errors
+    approved_inpatient_request(site.ctx)  # AUTH-INPT, inpatient: CL-SET bills it outpatient
+
+    answer = scrub(
+        site,
+        clinic.biller,
+        build_837(CLAIMS),
+        name="every-kind.837",
+        payer="coralbay-medicaid",
+    )
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    found = {
+        claim["claim_id"]: [{f["kind"] for f in line["findings"]} for line in claim["lines"]]
+        for claim in body["claims"]
+    }
+    for claim_id, expected in EXPECTED.items():
+        (line,) = found[claim_id]
+        assert expected <= line, (claim_id, line)
+        if expected not in ({"ok"}, {"not_required"}):
+            assert "ok" not in line, (claim_id, line)
+    first, second = found["CL-UNITS"]  # AUTH-UNITS allows 3: 2 fit, the next 2 do not
+    assert first == {"ok"} and "units_exceeded" in second
+    assert {c["payer_id"] for c in body["claims"]} == {"coralbay-medicaid"}
+
+    # The kept scrub's summary counts the same kinds, by payer, and names no member or claim.
+    (kept,) = [s for s in scrubs_page(site.ctx, clinic_actor) if s.id == body["id"]]
+    problems = set().union(*EXPECTED.values(), {"units_exceeded"}) - {"ok", "not_required"}
+    assert set(kept.findings.by_payer) == {"coralbay-medicaid"}
+    assert set(kept.findings.by_payer["coralbay-medicaid"]) >= problems
+    assert kept.findings.by_kind == body["summary"]["findings"]
+    stored = str(kept.findings.as_dict())
+    assert "MBR-" not in stored and "CL-" not in stored and "AUTH-" not in stored
 
 
 # -- the pages -------------------------------------------------------------------------------

@@ -14,6 +14,11 @@ The seeded history (the clock is fixed at NOW; today is tests.conftest.TODAY):
 | r7      | medicare   | cancelled, service tomorrow                     |      | not at risk  |
 | r8      | medicare   | draft, service in 10 days                       |      |              |
 Another organization's approved request must change nothing.
+
+Claim findings: Dash Clinic keeps two scrubs at NOW (tests/integration/test_claims_scrub.py's
+837 for coralbay-medicaid with its authorizations imported, and test_web_claims.py's Medicare
+837 with no authorization) and one 91 days earlier; Elsewhere Clinic keeps one. Only the two
+recent Dash Clinic scrubs count.
 """
 
 from __future__ import annotations
@@ -26,15 +31,26 @@ from typing import Any
 import httpx
 import pytest
 from tests.conftest import TODAY
+from tests.integration.test_claims_scrub import CLAIMS, import_file
 from tests.integration.web.live_server import WEB_PACK, serving
+from tests.integration.web.test_web_claims import derived_837
+from tests.support.claims837 import build_837
 from tests.support.web_login import sign_in
 
 from precert.domain.authorizations import Event
 from precert.services import accounts
 from precert.services import authorization_requests as requests
+from precert.services.authorization_records import import_records, organization_actor
 from precert.services.catalog import import_pack
+from precert.services.claims_scrub import keep, scrub
 from precert.services.context import Context
-from precert.services.dashboard import MANUAL_MINUTES, PORTAL_MINUTES, dashboard, payer_minutes
+from precert.services.dashboard import (
+    CLAIM_FINDINGS_DAYS,
+    MANUAL_MINUTES,
+    PORTAL_MINUTES,
+    dashboard,
+    payer_minutes,
+)
 from precert.store.accounts import UserRepository
 from precert.web.app import create_app
 
@@ -243,6 +259,57 @@ def test_each_view_is_audited(site: tuple[str, Context]) -> None:
     dashboard(ctx, actor)
     views = [e for e in events_for(ctx, actor.organization_id) if e.entity == "dashboard"]
     assert views and views[0].actor == "dash@dash.example" and views[0].action == "view"
+
+
+def _keep_scrub(ctx: Context, email: str, text: str, payer: str, at: dt.datetime) -> None:
+    ctx.now = lambda: at
+    try:
+        actor = _actor(ctx, email)
+        keep(ctx, actor, "batch.837", "0" * 64, scrub(ctx, actor, text, payer_id=payer))
+    finally:
+        ctx.now = lambda: NOW
+
+
+def test_claim_findings_of_the_last_90_days_by_kind_and_by_payer(
+    site: tuple[str, Context],
+) -> None:
+    url, ctx = site
+    imported = import_records(ctx, organization_actor(ctx, "Dash Clinic"), import_file(), "csv")
+    assert imported.errors == ()
+    every_kind, medicare = build_837(CLAIMS), derived_837("TEST-DASH-1")
+    _keep_scrub(ctx, "dash@dash.example", every_kind, "coralbay-medicaid", NOW)
+    _keep_scrub(ctx, "bill@dash.example", medicare, "medicare", NOW)
+    too_old = NOW - dt.timedelta(days=CLAIM_FINDINGS_DAYS + 1)
+    _keep_scrub(ctx, "dash@dash.example", every_kind, "coralbay-medicaid", too_old)
+    _keep_scrub(ctx, "else@else.example", every_kind, "coralbay-medicaid", NOW)
+
+    found = dashboard(ctx, _actor(ctx, "dash@dash.example")).claim_findings
+    # 15 lines in the coralbay file (CL-UNITS has 2) + 4 in the Medicare file; clean: CL-OK,
+    # CL-NR, CL-UNITS' first line, and the Medicare file's 3 lines that need no authorization.
+    assert (found.scrubs, found.lines, found.lines_with_findings) == (2, 19, 13)
+    by_kind = {row.kind: row.count for row in found.by_kind}
+    assert "ok" not in by_kind and "not_required" not in by_kind
+    assert by_kind["missing_authorization"] == 2  # CL-NONE (and CL-SET, no AUTH-INPT here)
+    for kind in ("code_not_authorized", "outside_date_window", "units_exceeded"):
+        assert by_kind[kind] == 1, kind
+    by_payer = {row.payer_id: {k.kind: k.count for k in row.kinds} for row in found.by_payer}
+    assert set(by_payer) == {"coralbay-medicaid", "medicare"}
+    assert by_payer["medicare"] == {"missing_authorization": 1}
+    assert by_payer["coralbay-medicaid"]["units_exceeded"] == 1
+    assert sum(by_payer["coralbay-medicaid"].values()) == sum(by_kind.values()) - 1
+    assert found.by_payer[0].payer_id == "coralbay-medicaid"  # most findings first
+
+    with httpx.Client(base_url=url, timeout=30) as client:
+        sign_in(client, url, "bill@dash.example", PASSWORD)
+        html = client.get("/dashboard").text
+    assert _figure(html, "claim-lines") == 19
+    assert 'data-figure="claim-lines-with-findings">13<' in html
+    assert "Claim findings by kind" in html and "Claim findings by payer" in html
+    assert "<title>Units exceeded: 1</title>" in html
+    assert "<title>Missing authorization: 2</title>" in html
+    medicare_bar = html[html.index('data-payer="medicare"') :]
+    assert "<title>Missing authorization: 1 (100%)</title>" in medicare_bar
+    assert "MBR-" not in html and "TEST-DASH-1" not in html and "CL-NONE" not in html
 
 
 def _overdue_by_hand(ctx: Context) -> int:

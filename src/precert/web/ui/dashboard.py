@@ -13,8 +13,10 @@ from precert.services.dashboard import (
     AUTOMATED_CHANNELS,
     MANUAL_MINUTES,
     PORTAL_MINUTES,
+    ClaimFindings,
     Dashboard,
     DenialFigures,
+    PayerFindings,
     dashboard,
 )
 from precert.web.deps import ContextDep
@@ -46,6 +48,7 @@ def dashboard_page(request: Request, ctx: ContextDep, actor: PageActorDep) -> Re
         "active": "dashboard",
         "d": figures,
         "charts": charts_for(figures),
+        "payer_finding_charts": payer_finding_charts(figures.claim_findings),
         "at_risk_days": AT_RISK_DAYS,
         "manual_minutes": MANUAL_MINUTES,
         "portal_minutes": PORTAL_MINUTES,
@@ -80,6 +83,7 @@ def charts_for(d: Dashboard) -> dict[str, Chart]:
     ]
     return {
         **denial_charts(d.denials),
+        "claim_findings": claim_findings_chart(d.claim_findings),
         "status": horizontal_bars(
             "Requests by status", f"{d.total} requests in all, by their current status.", statuses
         ),
@@ -161,6 +165,61 @@ def denial_charts(d: DenialFigures) -> dict[str, Chart]:
             by_payer,
         ),
     }
+
+
+# The colour of a finding kind, from the page's existing bar classes, by what the biller does:
+# red = the payer will deny the line as it is, orange = fix the claim's number or have a person
+# look, grey = the payer is not known. Kinds of one colour sit together in a payer's bar.
+FINDING_COLOURS = {
+    "number_missing_on_claim": "submitted",
+    "number_mismatch_on_claim": "submitted",
+    "provider_mismatch": "pended",
+    "facility_mismatch": "pended",
+    "authorization_pending": "pended",
+    "unknown": "draft",
+}
+COLOUR_ORDER = {"denied": 0, "submitted": 1, "pended": 2, "draft": 3}
+
+
+def finding_colour(kind: str) -> str:
+    return FINDING_COLOURS.get(kind, "denied")
+
+
+def claim_findings_chart(f: ClaimFindings) -> Chart:
+    """Findings on the scrubbed claim lines by kind (problems only), most first."""
+    rows = [
+        (row.label, float(row.count), str(row.count), finding_colour(row.kind)) for row in f.by_kind
+    ]
+    return horizontal_bars(
+        "Claim findings by kind",
+        f"Problems found on {f.lines_with_findings} of {f.lines} claim lines checked in "
+        f"{f.scrubs} scrubbed files over the last {f.days} days.",
+        rows,
+    )
+
+
+def payer_finding_charts(f: ClaimFindings) -> list[tuple[PayerFindings, Chart]]:
+    """One bar per payer, split by finding kind (the lines that are not ok), most findings
+    first."""
+    charts = []
+    for payer in f.by_payer:
+        kinds = sorted(payer.kinds, key=lambda row: COLOUR_ORDER[finding_colour(row.kind)])
+        items = [
+            (
+                row.label,
+                float(row.count),
+                _share(_rate(row.count, payer.total)),
+                finding_colour(row.kind),
+            )
+            for row in kinds
+        ]
+        description = (
+            f"{payer.total} findings on {payer.payer_name}'s claim lines that are not ok: "
+            + ", ".join(f"{row.label} {row.count}" for row in kinds)
+            + "."
+        )
+        charts.append((payer, stacked_bar(payer.payer_name, description, items)))
+    return charts
 
 
 def _rate(part: int, whole: int) -> float:

@@ -1,4 +1,5 @@
-"""Kept claim scrubs: one row per scrubbed 837 with its counts in plain columns and the filename,
+"""Kept claim scrubs: one row per scrubbed 837 with its counts and a PHI-free findings summary
+(by kind, by payer and kind) in plain columns and the filename,
 the result JSON (it holds member ids) and the corrected 837 as ciphertext.
 
 Revision ID: 0009
@@ -32,6 +33,7 @@ def upgrade() -> None:
         sa.Column("warnings", sa.Integer(), nullable=False),
         sa.Column("fixable", sa.Integer(), nullable=False),
         sa.Column("unreadable", sa.Integer(), nullable=False),
+        sa.Column("findings", sa.JSON(), nullable=False),
         sa.Column("result", sa.Text(), nullable=False),
         sa.Column("corrected", sa.Text(), nullable=True),
     )
