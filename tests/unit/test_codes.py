@@ -259,3 +259,35 @@ def test_each_parser_names_its_own_field_when_no_location_is_given() -> None:
         locations.append(caught.value.issues[0].location)
 
     assert locations == ["code", "diagnosis", "npi", "pos", "state", "date", "units"]
+
+
+def test_the_shipped_icd10_list_is_the_installed_code_set() -> None:
+    """The list diagnosis_code reads (scripts/generate_icd10_codes.py) matches simple-icd-10-cm;
+    regenerate it when the library brings a new year's codes."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "generate_icd10_codes.py"
+    checked = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_diagnosis_codes_are_answered_as_the_library_answers_them() -> None:
+    import random
+    import re
+
+    import simple_icd_10_cm as icd
+
+    from precert.domain.codes import _known_diagnosis
+
+    shape = re.compile(r"[A-Z]\d[0-9A-Z][0-9A-Z]{0,4}")  # not chapters ("20") or blocks
+    every = [c for c in icd.get_all_codes(False) if shape.fullmatch(c)]
+    sample = random.Random(7).sample(every, 3_000)
+    made_up = [code[:-1] + ("Z" if code[-1] != "Z" else "Y") for code in sample[:1_000]]
+    for raw in [*sample, *made_up, "G47.33", "G4733", "M17.11", "Z00.00", "A00"]:
+        raw = raw.upper()
+        expected = icd.add_dot(raw.replace(".", "")) if icd.is_valid_item(raw) else None
+        assert _known_diagnosis(raw) == expected, raw

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
 import re
 from functools import cache, lru_cache
 from importlib import resources
@@ -53,11 +54,12 @@ def is_procedure_code(value: str) -> bool:
 
 
 @cache
-def _icd10cm() -> object:
-    # Imported lazily: simple_icd_10_cm loads the whole code set (~2 s) on import.
-    import simple_icd_10_cm
-
-    return simple_icd_10_cm
+def _icd10cm_codes() -> frozenset[str]:
+    """Every ICD-10-CM code (no dots), from the list scripts/generate_icd10_codes.py writes from
+    simple-icd-10-cm: reading it takes milliseconds, where the library loads its whole XML code
+    set (about 2 s) in every process that checks a diagnosis."""
+    data = resources.files("precert.data.reference").joinpath("icd10cm_codes.txt.gz").read_bytes()
+    return frozenset(gzip.decompress(data).decode("ascii").split())
 
 
 def diagnosis_code(value: str, location: str = "diagnosis") -> str:
@@ -80,10 +82,10 @@ def diagnosis_code(value: str, location: str = "diagnosis") -> str:
 # the check digit are what cost, so they are remembered (values only, never the location).
 @lru_cache(maxsize=8192)
 def _known_diagnosis(raw: str) -> str | None:
-    icd = _icd10cm()
-    if not icd.is_valid_item(raw):  # type: ignore[attr-defined]
+    bare = raw.replace(".", "")
+    if bare not in _icd10cm_codes():
         return None
-    return str(icd.add_dot(raw.replace(".", "")))  # type: ignore[attr-defined]
+    return f"{bare[:3]}.{bare[3:]}" if len(bare) > 3 else bare
 
 
 @lru_cache(maxsize=8192)
