@@ -97,11 +97,14 @@ _VOID = Finding(
     Severity.INFO,
     "Void claim (frequency 8): not checked; it gives back the units its original used.",
 )
+_NOT_REQUIRED_ONLY = (_NOT_REQUIRED,)
+_VOIDED = (_VOID,)
 
 
 class Take(NamedTuple):
     """What the ledger did with one line: approved, used before it, billed, and accepted.
-    (A NamedTuple: one is made per line, and a frozen dataclass costs several times more.)"""
+    (A NamedTuple: cheap to make; the check makes one only for a line that exceeds, see
+    UnitsLedger.accept.)"""
 
     approved: int
     used_before: int
@@ -111,6 +114,13 @@ class Take(NamedTuple):
     @property
     def exceeded(self) -> bool:
         return self.accepted < self.billed
+
+
+# What the ledger keeps of one line that took units: (line number, key, units accepted).
+Taken = tuple[int, UnitsKey, int]
+# Entries kept in a tuple before they move to a list (UnitsLedger, AuthorizationIndex): most
+# claims have a few lines and most members a few records.
+_SMALL_GROUP = 8
 
 
 class UnitsLedger:
@@ -124,13 +134,16 @@ class UnitsLedger:
     Keys carry the authorization number as stored on its record (not re-cased).
     """
 
-    __slots__ = ("_by_claim", "_by_line", "_used")
+    __slots__ = ("_by_claim", "_used")
 
     def __init__(self, used_before: Mapping[UnitsKey, int] | None = None) -> None:
         self._used: dict[UnitsKey, int] = dict(used_before or {})
-        self._by_claim: dict[str, list[tuple[UnitsKey, int]]] = {}
-        # (claim id, line number) -> (key, units accepted): what the service persists per line.
-        self._by_line: dict[tuple[str, int], tuple[UnitsKey, int]] = {}
+        # claim id -> (line number, key, units accepted) of every line that took units, in file
+        # order: what `release` gives back and `line_takes` reports. A tuple of tuples while the
+        # claim has a few (the garbage collector stops tracking a tuple of plain values, and a
+        # scrub keeps 200,000 lines alive), a list past that (a claim id repeated all through a
+        # file must not cost a quadratic copy).
+        self._by_claim: dict[str, tuple[Taken, ...] | list[Taken]] = {}
 
     def used(self, key: UnitsKey) -> int:
         return self._used.get(key, 0)
@@ -140,31 +153,45 @@ class UnitsLedger:
     ) -> Take:
         """Record one line's units against `key`; never more than remain (see the class)."""
         before = self._used.get(key, 0)
-        accepted = max(0, min(units, approved - before))
-        if accepted:
-            self._by_line[(claim_id, line)] = (key, accepted)
-            self._used[key] = before + accepted
-            taken = self._by_claim.get(claim_id)
-            if taken is None:
-                self._by_claim[claim_id] = [(key, accepted)]
-            else:
-                taken.append((key, accepted))
+        accepted = self.accept(key, units, approved, claim_id, line)
         return Take(approved, before, units, accepted)
+
+    def accept(self, key: UnitsKey, units: int, approved: int, claim_id: str, line: int) -> int:
+        """`take` without its Take (the check makes one only when the line exceeds): the units
+        accepted; those used before are `used(key)` minus them, afterwards."""
+        before = self._used.get(key, 0)
+        accepted = units if units <= approved - before else approved - before
+        if accepted <= 0:
+            return 0
+        self._used[key] = before + accepted
+        taken = self._by_claim.get(claim_id)
+        if taken is None:
+            self._by_claim[claim_id] = ((line, key, accepted),)
+        elif isinstance(taken, list):
+            taken.append((line, key, accepted))
+        elif len(taken) < _SMALL_GROUP:
+            self._by_claim[claim_id] = (*taken, (line, key, accepted))
+        else:
+            self._by_claim[claim_id] = [*taken, (line, key, accepted)]
+        return accepted
 
     def release(self, claim_id: str) -> int:
         """Give back every unit `claim_id` took in this run (its replacement or void arrived)."""
         released = 0
-        for key, units in self._by_claim.pop(claim_id, ()):
+        for _, key, units in self._by_claim.pop(claim_id, ()):
             self._used[key] -= units
             released += units
-        for taken in [k for k in self._by_line if k[0] == claim_id]:
-            del self._by_line[taken]
         return released
 
     def line_takes(self) -> dict[tuple[str, int], tuple[UnitsKey, int]]:
         """(claim id, line number) -> (key, units accepted) for every line of this run that
-        consumed units (given-back ones left out): the rows the service stores per file."""
-        return dict(self._by_line)
+        consumed units (given-back ones left out): the rows the service stores per file. A line
+        number taken twice under one claim id (the id repeated in the file) keeps its last."""
+        return {
+            (claim_id, line): (key, units)
+            for claim_id, taken in self._by_claim.items()
+            for line, key, units in taken
+        }
 
     def usage(self) -> dict[UnitsKey, int]:
         """Units used now per key (earlier files and this run), for the service to persist."""
@@ -178,16 +205,29 @@ class AuthorizationIndex:
     __slots__ = ("_by_member", "_by_number", "_count")
 
     def __init__(self, records: Iterable[AuthorizationRecord]) -> None:
-        grouped: dict[tuple[str, str], list[AuthorizationRecord]] = {}
-        numbered: dict[tuple[str, str, str], list[AuthorizationRecord]] = {}
+        # Groups are built as tuples directly: most members have one or a few records, and a
+        # list per group turned into a tuple afterwards doubles the objects the build leaves for
+        # the garbage collector to walk (which, next to a read 837, is most of its time).
+        # A group that grows past a few records goes to a list, so a member with thousands of
+        # records does not cost a quadratic copy.
+        by_member: dict[_Key, tuple[AuthorizationRecord, ...]] = {}
+        by_number: dict[_Key, tuple[AuthorizationRecord, ...]] = {}
+        large: dict[_Key, list[AuthorizationRecord]] = {}
         count = 0
         for record in records:
-            grouped.setdefault((record.payer_id, record.member_id), []).append(record)
-            key = (record.payer_id, record.member_id, _norm(record.number))
-            numbered.setdefault(key, []).append(record)
             count += 1
-        self._by_member = {key: tuple(group) for key, group in grouped.items()}
-        self._by_number = {key: tuple(group) for key, group in numbered.items()}
+            payer, member = record.payer_id, record.member_id
+            group = _add(by_member, large, (payer, member), record)
+            # Inlined _norm: checking whether a number is already normal costs more than this.
+            numbered = (payer, member, record.number.strip().upper())
+            if len(group) == 1:  # the member's first record: share its one-record tuple
+                by_number[numbered] = group
+            else:
+                _add(by_number, large, numbered, record)
+        for key, grown in large.items():  # member keys have 2 parts, number keys 3
+            (by_member if len(key) == 2 else by_number)[key] = tuple(grown)
+        self._by_member = by_member
+        self._by_number = by_number
         self._count = count
 
     def __len__(self) -> int:
@@ -206,6 +246,32 @@ class AuthorizationIndex:
         for number in numbers:
             found += self._by_number.get((payer_id, member_id, _norm(number)), ())
         return found
+
+
+# An AuthorizationIndex key: (payer id, member id) or (payer id, member id, number).
+_Key = tuple[str, ...]
+
+
+def _add(
+    groups: dict[_Key, tuple[AuthorizationRecord, ...]],
+    large: dict[_Key, list[AuthorizationRecord]],
+    key: _Key,
+    record: AuthorizationRecord,
+) -> tuple[AuthorizationRecord, ...]:
+    """Add `record` to its group: a tuple while small, a list in `large` once it grows. Returns
+    the tuple now in `groups` (the group's first records, once it has grown)."""
+    group = groups.get(key)
+    if group is None:
+        group = groups[key] = (record,)
+    elif len(group) < _SMALL_GROUP:
+        group = groups[key] = (*group, record)
+    else:
+        grown = large.get(key)
+        if grown is None:
+            large[key] = [*group, record]
+        else:
+            grown.append(record)
+    return group
 
 
 def check_claims(
@@ -228,10 +294,21 @@ def check_claims(
         yield checker.claim(claim)
 
 
-class _Checker:
-    """The per-run state of check_claims: the index, the ledger and the requirement callable."""
+# What a line's findings are made of before the units: (findings, uses the record's units).
+Static = tuple[tuple[Finding, ...], bool]
+_CLEAN: Static = ((), True)
 
-    __slots__ = ("index", "ledger", "oks", "requirement", "today")
+
+class _Checker:
+    """The per-run state of check_claims: the index, the ledger and the requirement callable.
+
+    Speed (200,000 lines a scrub): the findings that depend only on the record (its OK, its
+    number missing) and its units limits are made once per record and shared, and a line whose
+    findings are one of those gets the same tuple. Besides the time to make them, every object
+    a line leaves behind is one more for the garbage collector to walk on each full collection,
+    which was half the check's time. Records are keyed by id(): the index keeps them alive."""
+
+    __slots__ = ("index", "ledger", "limits", "missing", "oks", "requirement", "today", "totals")
 
     def __init__(
         self,
@@ -244,15 +321,18 @@ class _Checker:
         self.index = index
         self.ledger = ledger
         self.today = today
-        # The OK finding of each record, made once: most lines are fine, and a Finding (a frozen
-        # dataclass) costs more to make than the rest of the line's check.
-        self.oks: dict[int, Finding] = {}
+        self.oks: dict[int, tuple[Finding]] = {}
+        self.missing: dict[int, tuple[Finding]] = {}
+        # The ledger key and approved units (see _limit) by id(record), or (id, code) when the
+        # record has a figure for the code.
+        self.totals: dict[int, tuple[UnitsKey, int] | None] = {}
+        self.limits: dict[tuple[int, str], tuple[UnitsKey, int] | None] = {}
 
     def claim(self, claim: Claim) -> ClaimResult:
         if claim.frequency in (VOID, REPLACEMENT):
             self.ledger.release(claim.claim_id)
         if claim.frequency == VOID:
-            return ClaimResult(claim, tuple([LineResult(line, (_VOID,)) for line in claim.lines]))
+            return ClaimResult(claim, tuple([LineResult(line, _VOIDED) for line in claim.lines]))
         records = self.index.for_member(claim.payer_id, claim.member_id)
         check = self.line
         return ClaimResult(
@@ -264,16 +344,17 @@ class _Checker:
     ) -> tuple[Finding, ...]:
         decision = self.requirement(claim, line)
         if decision is Decision.NOT_REQUIRED:
-            return (_NOT_REQUIRED,)
-        carried = claim.numbers_for(line)
+            return _NOT_REQUIRED_ONLY
+        carried = line.authorization_numbers or claim.authorization_numbers  # numbers_for
         if carried:
             return self._carried(claim, line, records, carried)
         best = self._best(claim, line, records)
         if best is None:
-            return (_nothing(decision),)
+            return _NOTHING[decision]
         findings, usable = _static(claim, line, best, self.today)
         if best.status not in _STOPPING:
-            findings.insert(0, _number_missing(best))
+            missing = self._missing(best)
+            findings = missing + findings if findings else missing
         return self._finish(claim, line, best, findings, usable)
 
     def _carried(
@@ -290,8 +371,9 @@ class _Checker:
             if best is None:
                 return (_number_unknown(carried),)
             findings, usable = _static(claim, line, best, self.today)
-            findings.insert(0, _number_wrong(carried, best))
-            return self._finish(claim, line, best, findings, usable)
+            return self._finish(
+                claim, line, best, (_number_wrong(carried, best), *findings), usable
+            )
         record = named[0] if len(named) == 1 else self._best(claim, line, named, related_only=False)
         assert record is not None  # named is not empty and every record ranks when not filtered
         findings, usable = _static(claim, line, record, self.today)
@@ -300,7 +382,7 @@ class _Checker:
             others = [r for r in records if r not in named]
             better = self._best(claim, line, others)
             if better is not None and not _static(claim, line, better, self.today)[0]:
-                return self._finish(claim, line, better, [_number_wrong(carried, better)], True)
+                return self._finish(claim, line, better, (_number_wrong(carried, better),), True)
         return self._finish(claim, line, record, findings, usable)
 
     def _finish(
@@ -308,25 +390,48 @@ class _Checker:
         claim: Claim,
         line: ClaimLine,
         record: AuthorizationRecord,
-        findings: list[Finding],
+        findings: tuple[Finding, ...],
         usable: bool,
     ) -> tuple[Finding, ...]:
         """Take the line's units when it can be billed against the record, then the verdict."""
         if usable:
-            limit = _limit(record, line.code)
+            limit = self._limit(record, line.code)
             if limit is not None:
                 key, approved = limit
-                took = self.ledger.take(
-                    key, line.units, approved=approved, claim_id=claim.claim_id, line=line.number
-                )
-                if took.exceeded:
-                    findings.append(_units_exceeded(record, line, key, took))
+                units = line.units
+                ledger = self.ledger
+                accepted = ledger.accept(key, units, approved, claim.claim_id, line.number)
+                if accepted < units:
+                    took = Take(approved, ledger.used(key) - accepted, units, accepted)
+                    findings = (*findings, _units_exceeded(record, line, key, took))
         if findings:
-            return tuple(findings)
+            return findings
         ok = self.oks.get(id(record))
         if ok is None:
-            ok = self.oks[id(record)] = _ok(record)
-        return (ok,)
+            ok = self.oks[id(record)] = (_ok(record),)
+        return ok
+
+    def _missing(self, record: AuthorizationRecord) -> tuple[Finding]:
+        """(number_missing_on_claim,) for `record`, made once: it depends only on the record."""
+        missing = self.missing.get(id(record))
+        if missing is None:
+            missing = self.missing[id(record)] = (_number_missing(record),)
+        return missing
+
+    def _limit(self, record: AuthorizationRecord, code: str) -> tuple[UnitsKey, int] | None:
+        """_limit, made once per record (and code, when the record limits codes one by one) so
+        that every line against it shares one ledger key."""
+        if code in record.units:
+            per_code = self.limits.get((id(record), code))
+            if per_code is None:
+                per_code = self.limits[(id(record), code)] = _limit(record, code)
+            return per_code
+        if record.total_units is None:
+            return None
+        total = self.totals.get(id(record))
+        if total is None:
+            total = self.totals[id(record)] = _limit(record, code)
+        return total
 
     def _best(
         self,
@@ -337,16 +442,27 @@ class _Checker:
         related_only: bool = True,
     ) -> AuthorizationRecord | None:
         """The best record for the line (ranking in the module docstring), or None."""
+        code = line.code
+        if len(records) == 1:  # the usual case: nothing to rank, only whether it is related
+            record = records[0]
+            if (
+                not related_only
+                or not record.codes
+                or code in record.codes
+                or code in record.denied_codes
+                or not _days_outside(record, line)
+            ):
+                return record
+            return None
         best: AuthorizationRecord | None = None
         best_key: tuple[int, int, int, int, int, int, str] | None = None
-        code = line.code
         for record in records:
             lists = not record.codes or code in record.codes
             refused = code in record.denied_codes
             days = _days_outside(record, line)
             if related_only and not (lists or refused or days == 0):
                 continue
-            limit = _limit(record, code)
+            limit = self._limit(record, code)
             short = limit is not None and self.ledger.used(limit[0]) + line.units > limit[1]
             key = (
                 0 if lists else 1 if refused else 2,
@@ -365,9 +481,7 @@ class _Checker:
 # --- the checks of one record against one line -------------------------------------------------
 
 
-def _static(
-    claim: Claim, line: ClaimLine, record: AuthorizationRecord, today: dt.date
-) -> tuple[list[Finding], bool]:
+def _static(claim: Claim, line: ClaimLine, record: AuthorizationRecord, today: dt.date) -> Static:
     """Everything but the units: status, code, dates, setting, providers (in that order), and
     whether the line uses the record's units: it does when it will be billed against the record
     once the claim is corrected, not when refused, pending, for another code or dates."""
@@ -375,22 +489,29 @@ def _static(
     status = record.status
     # Denied, cancelled or pending: nothing else matters until that changes.
     if status in _STOPPING:
-        return [_stopped(record)], False
+        return (_stopped(record),), False
     code = line.code
     if code in record.denied_codes:
         message = f"The payer refused {code} on authorization {number}."
         fix = "Appeal the refusal before billing, or bill only the services it approved."
-        return [_finding(FindingKind.AUTHORIZATION_DENIED, record, message, fix)], False
-    findings: list[Finding] = []
-    usable = True
-    if record.codes and code not in record.codes:
-        findings.append(_code_not_authorized(record, code))
-        usable = False
+        return (_finding(FindingKind.AUTHORIZATION_DENIED, record, message, fix),), False
+    listed = not record.codes or code in record.codes
     dated = _dates(line, record, today)
+    setting = record.setting
+    if (
+        listed
+        and dated is None
+        and (setting is None or setting is claim.setting)
+        and not record.rendering_npi
+        and not record.facility_npi
+    ):
+        return _CLEAN  # the usual case: one shared answer, no list
+    findings: list[Finding] = []
+    if not listed:
+        findings.append(_code_not_authorized(record, code))
     if dated is not None:
         findings.append(dated)
-        usable = False
-    if record.setting is not None and record.setting is not claim.setting:
+    if setting is not None and setting is not claim.setting:
         findings.append(_setting_mismatch(record, claim.setting))
     if record.rendering_npi:
         rendering = _rendering(claim, line)
@@ -400,7 +521,9 @@ def _static(
         facility = line.facility_npi or claim.facility_npi or claim.billing_npi
         if facility and facility != record.facility_npi:
             findings.append(_facility_mismatch(record, facility))
-    return findings, usable
+    if not findings:
+        return _CLEAN
+    return tuple(findings), listed and dated is None
 
 
 def _dates(line: ClaimLine, record: AuthorizationRecord, today: dt.date) -> Finding | None:
@@ -468,10 +591,12 @@ def _rendering(claim: Claim, line: ClaimLine) -> str | None:
 
 def _mismatches(claim: Claim, line: ClaimLine, record: AuthorizationRecord) -> int:
     count = int(record.setting is not None and record.setting is not claim.setting)
-    rendering = _rendering(claim, line)
-    count += int(bool(record.rendering_npi and rendering and rendering != record.rendering_npi))
-    facility = line.facility_npi or claim.facility_npi or claim.billing_npi
-    count += int(bool(record.facility_npi and facility and facility != record.facility_npi))
+    if record.rendering_npi:  # who rendered the line is worked out only when it matters
+        rendering = _rendering(claim, line)
+        count += int(bool(rendering and rendering != record.rendering_npi))
+    if record.facility_npi:
+        facility = line.facility_npi or claim.facility_npi or claim.billing_npi
+        count += int(bool(facility and facility != record.facility_npi))
     return count
 
 
@@ -546,6 +671,14 @@ def _nothing(decision: Decision) -> Finding:
         f"The payer may require {what} for this service and none is on file.",
         f"Check the payer's conditions and obtain {what} if they apply before billing.",
     )
+
+
+# A line without a related record: its finding depends only on the decision, so it is shared.
+_NOTHING: dict[Decision, tuple[Finding]] = {
+    decision: (_nothing(decision),)
+    for decision in Decision
+    if decision is not Decision.NOT_REQUIRED
+}
 
 
 def _ok(record: AuthorizationRecord) -> Finding:

@@ -17,6 +17,7 @@ point's call (the CLI's actor has no role).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import uuid
@@ -37,6 +38,7 @@ from precert.domain.claims import (
     ClaimResult,
     Finding,
     FindingKind,
+    Setting,
     Severity,
 )
 from precert.domain.requirements import RuleBook, Service
@@ -160,10 +162,16 @@ def scrub(
         ledger=ledger,
         today=ctx.today(),
     )
-    for n, result in enumerate(checked, start=1):
-        results.append(result)
-        if progress is not None and (n % 500 == 0 or n == total):
-            progress(n, total)
+    # The claims and records just loaded live until the end: frozen, the collector's full
+    # passes skip them (half the check's time on a 200,000-line file went to those passes).
+    gc.freeze()
+    try:
+        for n, result in enumerate(checked, start=1):
+            results.append(result)
+            if progress is not None and (n % 500 == 0 or n == total):
+                progress(n, total)
+    finally:
+        gc.unfreeze()
     report = ScrubReport(results, read.errors, _fixes(results), payers=payers)
     # A claim id used twice in the file cannot be corrected by id: leave those to a person.
     seen = Counter(claim.claim_id for claim in claims)
@@ -215,11 +223,11 @@ def _with_payer(claim: Claim, payers: Mapping[str, str]) -> Claim:
 def _requirement(book: RuleBook) -> Callable[[Claim, ClaimLine], Decision]:
     """The requirement engine as the check wants it, cached: a file repeats the same payer,
     code, date and place of service many times."""
-    cache: dict[tuple[str, str, dt.date, str, str], Decision] = {}
+    cache: dict[tuple[str, str, dt.date, str, Setting], Decision] = {}
 
     def requirement(claim: Claim, line: ClaimLine) -> Decision:
         pos = line.pos or claim.facility_code
-        key = (claim.payer_id, line.code, line.from_date, pos, claim.setting.value)
+        key = (claim.payer_id, line.code, line.from_date, pos, claim.setting)
         found = cache.get(key)
         if found is None:
             if claim.payer_id not in book:
