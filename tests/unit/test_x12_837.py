@@ -3,6 +3,7 @@ while the other claims are still read, and a fuzz run that may only ever produce
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
@@ -11,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from precert.channels.x12.tx837 import ClaimError, Claims837, read_claims
-from precert.domain.claims import ClaimKind, Setting
+from precert.channels.x12.tx837 import LINE_FIELDS, ClaimError, Claims837, read_claims
+from precert.domain.claims import ClaimKind, ClaimLine, Setting
 from precert.errors import Issue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,6 +143,30 @@ def test_other_delimiters_and_no_line_breaks_read_the_same_claims() -> None:
     assert other[104] == "\\"
     assert read_claims(other).claims == read_claims(text).claims
     assert read_claims(text.replace("\n", "\r\n")).claims == read_claims(text).claims
+
+
+def test_lines_are_built_in_claim_lines_own_field_order_and_equal_keyword_built_ones() -> None:
+    # The reader builds lines positionally in LINE_FIELDS order, setting the slots directly.
+    assert tuple(f.name for f in dataclasses.fields(ClaimLine)) == LINE_FIELDS
+    lines = [line for claim in read_claims(_text(PROFESSIONAL)).claims for line in claim.lines]
+    assert lines
+    for line in lines:
+        assert type(line) is ClaimLine
+        assert line == ClaimLine(**{name: getattr(line, name) for name in LINE_FIELDS})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        lines[0].code = "99999"  # type: ignore[misc]
+
+
+def test_a_second_interchange_with_other_delimiters_and_crlf_is_read_and_located() -> None:
+    text = _text(PROFESSIONAL)
+    other = text.replace("*", "|").replace("~\n", "}\r\n").replace(":", "\\")
+    other = other.replace("SE|59|0001", "SE|12|0001")
+    result = read_claims(text + "N3*STRAY~\n" + other)
+    assert [c.claim_id for c in result.claims] == [c.claim_id for c in read_claims(text).claims] * 2
+    assert [issue.location for error in result.errors for issue in error.issues] == [
+        f"ISA/segment {text.count('~') + 1} of the file (N3)",
+        "ISA[2]/GS[1]/ST[1]/segment 59 (SE) element 01",
+    ]
 
 
 # -- bad input ---------------------------------------------------------------------------------

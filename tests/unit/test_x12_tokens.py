@@ -1,12 +1,15 @@
-"""X12 tokenizer: delimiters from the ISA, every corpus sample, custom delimiters, line breaks."""
+"""X12 tokenizer: delimiters from the ISA, every corpus sample, custom delimiters, line breaks;
+split_segments gives tokenize's segments."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from precert.channels.x12.tokens import Delimiters, tokenize
+from precert.channels.x12.tokens import Delimiters, split_segments, tokenize
 from precert.errors import InvalidInput
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "lfh-x12-5010-samples"
@@ -128,3 +131,99 @@ def test_isa_that_reuses_a_delimiter_is_refused() -> None:
     broken = text[:104] + "*" + text[105:]  # ISA16 = element separator
     with pytest.raises(InvalidInput, match="same character"):
         list(tokenize(broken))
+
+
+# -- split_segments: the same segments as tokenize, as field lists -----------------------------
+
+Flat = list[tuple[str, tuple[str, ...], int, Delimiters]]
+
+
+def tokenized(text: str) -> Flat:
+    return [(s.tag, s.elements, s.number, s.delimiters) for s in tokenize(text)]
+
+
+def split(text: str) -> Flat:
+    """split_segments' runs flattened, numbered by their index as the docstring says."""
+    found: Flat = []
+    for delimiters, segments in split_segments(text):
+        for fields in segments:
+            found.append((fields[0], tuple(fields[1:]), len(found) + 1, delimiters))
+    return found
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_split_segments_gives_every_sample_as_tokenize_does(path: Path) -> None:
+    text = path.read_text()
+    assert split(text) == tokenized(text)
+
+
+FLAT = sample("demo.example1.837").replace("\n", "")
+PIPES = with_delimiters(FLAT, Delimiters("|", ">", "!", "\n"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        FLAT,
+        FLAT.replace("~", "~\n"),
+        FLAT.replace("~", "~\r\n"),
+        FLAT.replace("~", "~\r"),
+        FLAT.replace("~", "~\n\n"),  # blank lines between segments
+        FLAT.replace("~", "~\n").replace("CLM*", "CLM\n*"),  # a line break inside a segment
+        FLAT.replace("~", "~\n", 5),  # line breaks after some segments only
+        PIPES,
+        PIPES.replace("\n", "\r\n"),  # LF terminator with CRLF line ends
+        "\ufeff\n " + FLAT,
+        FLAT + PIPES + FLAT.replace("~", "~\r\n"),  # three interchanges, two kinds of delimiters
+        FLAT + FLAT,  # a second ISA with the same delimiters
+        FLAT + "ISA*00*short~" + FLAT,  # an unreadable later ISA: read on with the current ones
+        FLAT.replace("~", "~ISA-in-data*1~", 1),
+        FLAT.replace("~", "~~", 3),  # empty segments
+        FLAT[:-40],  # cut off: the last piece has no terminator
+        FLAT + "\n \t",
+    ],
+)
+def test_split_segments_gives_tokenizes_segments_and_numbers(text: str) -> None:
+    assert split(text) == tokenized(text)
+
+
+def test_split_segments_starts_a_run_where_an_isa_declares_other_delimiters() -> None:
+    runs = [(d, len(list(segments))) for d, segments in split_segments(FLAT + PIPES + FLAT)]
+    count = FLAT.count("~")
+    assert runs == [
+        (Delimiters(), count),
+        (Delimiters("|", ">", "!", "\n"), count),
+        (Delimiters(), count),
+    ]
+
+
+def test_split_segments_refuses_an_unreadable_isa_when_called() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        split_segments("GS*HC*1~")  # not iterated: the ISA is read at the call
+    assert "must start with an ISA" in caught.value.issues[0].message
+
+
+PARTS = st.sampled_from(
+    ["GS*HC*A*B", "ST*837*1", "N3*A\nB", "N4*\r", "NM1*IL**DISABILITY", "", "SE*2*1", "ISA*9"]
+)
+ENDS = st.sampled_from(["", "\n", "\r\n", "\r", " \n", "\n\n"])
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([FLAT[:106], PIPES[:106]]), st.lists(PARTS), ENDS),
+        min_size=1,
+        max_size=4,
+    ),
+    st.sampled_from(["", "\n", "NM1*X", "\r\n~"]),
+)
+def test_split_segments_matches_tokenize_on_any_mix(
+    interchanges: list[tuple[str, list[str], str]], tail: str
+) -> None:
+    text = ""
+    for isa, parts, end in interchanges:
+        terminator, element = isa[-1], isa[3]
+        end = end.replace(terminator, "")
+        text += isa + end + "".join(p.replace("*", element) + terminator + end for p in parts)
+    text += tail
+    assert split(text) == tokenized(text)

@@ -7,13 +7,16 @@ the component separator is ISA16 and the segment terminator is the character rig
 Line breaks (CR, LF or CRLF) after segment terminators are tolerated and not part of segments.
 
 Speed matters (issue 4: at least 3x pyx12's tokenizer), so the tokenizer splits with `str.split`
-on the terminator and the element separator and never loops over characters.
+on the terminator and the element separator and never loops over characters. `split_segments`
+gives the same segments as plain field lists for readers of whole files (the 837 reader), where
+a NamedTuple per segment would cost as much as the splitting.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import repeat
 from typing import NamedTuple
 
 from precert.channels.x12.errors import issue
@@ -213,3 +216,80 @@ def encode_segments(segments: list[tuple[str, ...]], delimiters: Delimiters, new
     end = delimiters.segment + newline
     join = delimiters.element.join
     return "".join(join(fields) + end for fields in segments)
+
+
+# One run of split_segments: the delimiters, then the run's segments as [tag, element 01, ...].
+SegmentRun = tuple[Delimiters, Iterator[list[str]]]
+
+
+def split_segments(text: str) -> Iterator[SegmentRun]:
+    """The segments of `text` as `tokenize` reads them, without a Segment per segment.
+
+    For readers that stream a whole file (the 837 reader): each run is the delimiters and an
+    iterator of field lists `[tag, element 01, ...]`; a later ISA that declares other delimiters
+    starts a new run. A segment's number (tokenize's `number`) is its index among all runs' segments
+    plus 1; offsets are not computed. The splitting and stripping is all `str.split`/`str.strip`
+    mapped in C, so a segment costs no Python-level step here. Raises InvalidInput as tokenize does,
+    when called (not when iterated).
+    """
+    start = len(text) - len(text.lstrip(_LINE_BREAKS + " \t\ufeff"))
+    delimiters = Delimiters.from_isa(text, start)
+    return _split_runs(text, start, delimiters)
+
+
+def _split_runs(text: str, start: int, delimiters: Delimiters) -> Iterator[SegmentRun]:
+    """The runs from `start` (a readable ISA) on; see split_segments."""
+    breaks = "\n" in text or "\r" in text
+    while True:
+        terminator = delimiters.segment
+        strip = _LINE_BREAKS.replace(terminator, "") if breaks else ""
+        # Where the next run starts: a later ISA (at a segment start) declaring other delimiters.
+        end, declared = _next_interchange(text, start, terminator, strip, delimiters)
+        chunk = text[start:end] if start or end < len(text) else text
+        pieces = _pieces(chunk, terminator, strip, terminator == "\n" and "\r" in text)
+        if end == len(text):
+            tail = pieces.pop()  # after the last terminator: line breaks, or a cut-off segment
+            if tail.strip(_LINE_BREAKS + " \t"):
+                pieces.append(tail)
+        else:
+            pieces.pop()  # "" or line breaks: the next run's ISA starts after them
+        yield delimiters, map(str.split, pieces, repeat(delimiters.element))
+        if declared is None:
+            return
+        start, delimiters = end, declared
+
+
+def _pieces(chunk: str, terminator: str, strip: str, trailing: bool) -> list[str]:
+    """`chunk` split at its terminators, each piece stripped as tokenize strips a segment: line
+    breaks (`strip`) before it, and after it too when `trailing` (LF ends segments but CRs are in
+    the text: CRLF line ends)."""
+    if not strip:
+        return chunk.split(terminator)
+    if trailing:
+        return list(map(str.strip, chunk.split(terminator), repeat(strip)))
+    # The usual file has one line break after each terminator and none elsewhere: then dropping
+    # those (one C pass) strips every piece, and no piece is stripped one by one.
+    line_break = strip.replace("\r", "") if "\r" not in chunk else strip
+    ended = terminator + line_break
+    if len(line_break) == 1 and chunk.count(line_break) == chunk.count(ended):
+        return chunk.replace(ended, terminator).split(terminator)
+    return list(map(str.lstrip, chunk.split(terminator), repeat(strip)))
+
+
+def _next_interchange(
+    text: str, start: int, terminator: str, strip: str, current: Delimiters
+) -> tuple[int, Delimiters | None]:
+    """The offset of the first ISA after the one at `start` that begins a segment and declares
+    delimiters other than `current` (and those delimiters); (len(text), None) when there is none.
+    An ISA begins a segment when only stripped line breaks stand between it and a terminator."""
+    at = text.find("ISA", start + 3)
+    while at != -1:
+        before = at
+        while before > start and text[before - 1] in strip:
+            before -= 1
+        if before > start and text[before - 1] == terminator:
+            declared = _declared_delimiters(text, at, current)
+            if declared != current:
+                return at, declared
+        at = text.find("ISA", at + 3)
+    return len(text), None

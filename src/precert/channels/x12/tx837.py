@@ -13,10 +13,13 @@ A claim with a problem (no CLM01, a line with no code, a bad date...) is left ou
 a ClaimError with located issues; every other claim is still read. Envelope problems are reported
 the same way (claim id ""). Nothing here raises for bad input. Speed matters (a 200,000-line file):
 segments stream through a dict of handlers, repeated dates, amounts and pointers are parsed once.
+Segments come from tokens.split_segments as field lists ([tag, element 01, ...], so element n is
+`fields[n]`), not Segment tuples: building ~1M NamedTuples was a third of the reader's time.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import re
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from precert.channels.x12.errors import locate
-from precert.channels.x12.tokens import Segment, tokenize
+from precert.channels.x12.tokens import Delimiters, split_segments
 from precert.domain.claims import Claim, ClaimKind, ClaimLine, Setting
 from precert.errors import InvalidInput, Issue
 
@@ -42,8 +45,78 @@ DIAGNOSIS_QUALIFIERS = frozenset({"ABK", "BK", "ABF", "BF", "ABJ", "BJ", "APR", 
 # component separator the sender really used (see _SetReader.component).
 _ZERO = Decimal("0")
 _POINTERS = {str(n): n for n in range(1, 13)}
+# LX01 as most files write it: a dict look-up instead of three checks and int() per line.
+_LINE_NUMBERS = {str(n): n for n in range(1, 100)}
+_UNITS = {str(n): n for n in range(100)}  # SV104 / SV205 as most lines write it
 _ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 _CLM05 = re.compile(r"[0-9A-Z]{1,2}([^0-9A-Za-z ])[AB]?\1[0-9A-Z]")
+
+
+# ClaimLine's fields in order: the reader builds lines positionally with _line_maker's setters
+# (ClaimLine's keyword __init__ was a quarter of its time); test_x12_837 pins this order.
+LINE_FIELDS = (
+    "number",
+    "code",
+    "units",
+    "from_date",
+    "to_date",
+    "charge",
+    "modifiers",
+    "pos",
+    "revenue_code",
+    "rendering_npi",
+    "facility_npi",
+    "diagnoses",
+    "authorization_numbers",
+    "referral_numbers",
+    "position",
+)
+
+
+def _line_maker() -> Callable[..., ClaimLine]:
+    """ClaimLine(*values in LINE_FIELDS order), built with its slots' own setters.
+
+    A frozen dataclass's __init__ sets each field through object.__setattr__, which is half the
+    cost of a line (200,000 of them in a large file); setting the slots directly gives the same
+    object. Only while ClaimLine is a plain slotted dataclass with these fields and no
+    __post_init__: should it gain checks, its own constructor is used again.
+    """
+    plain = (
+        tuple(f.name for f in dataclasses.fields(ClaimLine)) == LINE_FIELDS
+        and "__slots__" in vars(ClaimLine)
+        and not hasattr(ClaimLine, "__post_init__")
+    )
+    if not plain:
+        return ClaimLine
+    new = object.__new__
+    (n01, n02, n03, n04, n05, n06, n07, n08, n09, n10, n11, n12, n13, n14, n15) = (
+        vars(ClaimLine)[name].__set__ for name in LINE_FIELDS
+    )
+
+    def make(*values: object) -> ClaimLine:
+        (v01, v02, v03, v04, v05, v06, v07, v08, v09, v10, v11, v12, v13, v14, v15) = values
+        line: ClaimLine = new(ClaimLine)
+        n01(line, v01)
+        n02(line, v02)
+        n03(line, v03)
+        n04(line, v04)
+        n05(line, v05)
+        n06(line, v06)
+        n07(line, v07)
+        n08(line, v08)
+        n09(line, v09)
+        n10(line, v10)
+        n11(line, v11)
+        n12(line, v12)
+        n13(line, v13)
+        n14(line, v14)
+        n15(line, v15)
+        return line
+
+    return make
+
+
+_new_line = _line_maker()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,38 +163,47 @@ def read_claims(text: str) -> Claims837:
 def _read(text: str) -> Claims837:
     result = Claims837()
     walker = _Walker(result)
-    last: Segment | None = None
-    # The hot loop: a body segment costs a dict look-up, and a call only for the tags a claim
-    # needs (N3, N4, PER, PRV, DMG... are passed over).
-    handlers: dict[str, Callable[[Segment, int], None]] = {}
-    reader: _SetReader | None = None
-    position = 0
     try:
-        for segment in tokenize(text):
-            last = segment
-            if reader is not None:
-                tag = segment.tag
-                if tag not in _ENVELOPE:
-                    position += 1
-                    handler = handlers.get(tag)
-                    if handler is not None:
-                        try:
-                            handler(segment, position)
-                        except (ValueError, IndexError, ArithmeticError) as error:
-                            # A guard: each field is checked where it is read; should something
-                            # slip through, this claim is reported and the others still read.
-                            reader.broken(segment, position, error)
-                    continue
-                walker.position = position
-            walker.feed(segment)
-            reader = walker.set
-            handlers = reader.handlers if reader is not None else {}
-            position = walker.position
+        runs = split_segments(text)
     except InvalidInput as error:  # no readable ISA: nothing else can be read
         result.errors.append(ClaimError("", list(error.issues)))
         return result
-    walker.finish(last, text)
+    # The hot loop: a body segment costs a dict look-up, and a call only for the tags a claim
+    # needs (N3, N4, PER, PRV, DMG... are passed over).
+    handlers: dict[str, Callable[[list[str], int], None]] = {}
+    reader: _SetReader | None = None
+    number = 0  # of the segment in the file
+    base = 0  # the file number of the segment before the open set's ST: position = number - base
+    fields: list[str] = []
+    delimiters = Delimiters()
+    for delimiters, segments in runs:
+        first = number + 1  # runs number on: a later ISA with other delimiters starts a run
+        for number, fields in enumerate(segments, first):
+            if reader is not None:
+                tag = fields[0]
+                handler = handlers.get(tag)  # no envelope tag has a handler
+                if handler is not None:
+                    try:
+                        handler(fields, number - base)
+                    except (ValueError, IndexError, ArithmeticError) as error:
+                        # A guard: each field is checked where it is read; should something
+                        # slip through, this claim is reported and the others still read.
+                        reader.broken(fields, number - base, error)
+                    continue
+                if tag not in _ENVELOPE:
+                    continue
+                walker.position = number - base - 1  # the set's last segment before this one
+            walker.feed(fields, number, delimiters)
+            reader = walker.set
+            handlers = reader.handlers if reader is not None else {}
+            base = number - walker.position
+    walker.finish(fields, number, delimiters, text)
     return result
+
+
+def _element(fields: list[str], position: int) -> str:
+    """Element `position` (1-based, as in NM109) of a segment's fields; "" when it is shorter."""
+    return fields[position] if 0 < position < len(fields) else ""
 
 
 class _Walker:
@@ -134,55 +216,58 @@ class _Walker:
         self.interchanges = 0
         self.groups = 0  # in the open interchange
         self.sets = 0  # in the open group
-        self.interchange: Segment | None = None
-        self.group: Segment | None = None
+        self.interchange: list[str] | None = None  # the open ISA's fields
+        self.group: list[str] | None = None  # the open GS's fields
         self.set: _SetReader | None = None
         self.position = 0  # of the last segment in the open set (ST is 1)
 
-    def feed(self, segment: Segment) -> None:
-        tag = segment.tag
+    def feed(self, fields: list[str], number: int, delimiters: Delimiters) -> None:
+        """An envelope segment, or any segment outside a set (`number` counts from the file's
+        start, for locating those)."""
+        tag = fields[0]
         reader = self.set
         if reader is not None:  # only envelope segments come here while a set is open
             if tag == "SE":
-                self._close_set(segment)
+                self._close_set(fields)
                 return
             self._close_set(None)
         if tag == "ST" and self.group is not None:
             self.sets += 1
             self.position = 1
             where = (self.interchanges, self.groups, self.sets)
-            self.set = _SetReader(segment, where, self.result)
+            self.set = _SetReader(fields, delimiters, where, self.result)
         elif tag == "GS" and self.interchange is not None:
             if self.group is not None:
                 self._close_group(None)
             self.groups += 1
             self.sets = 0
-            self.group = segment
+            self.group = fields
         elif tag == "GE" and self.group is not None:
-            self._close_group(segment)
+            self._close_group(fields)
         elif tag == "ISA":
             if self.interchange is not None:
                 self._close_interchange(None)
             self.interchanges += 1
             self.groups = 0
-            self.interchange = segment
+            self.interchange = fields
         elif tag == "IEA" and self.interchange is not None:
-            self._close_interchange(segment)
+            self._close_interchange(fields)
         else:
             self._error(
                 f"The {tag[:3] or 'empty'} segment is outside a transaction set (ST ... SE): "
                 "every segment must be inside one; check the envelope segments around it.",
-                locate(max(self.interchanges, 1), file_segment=segment.number, tag=tag[:3]),
+                locate(max(self.interchanges, 1), file_segment=number, tag=tag[:3]),
             )
 
-    def finish(self, last: Segment | None, text: str) -> None:
-        if last is not None:
-            terminator = last.delimiters.segment
+    def finish(self, last: list[str], number: int, delimiters: Delimiters, text: str) -> None:
+        """After the last segment (`last`, the file's `number`th, read with `delimiters`)."""
+        if number:
+            terminator = delimiters.segment
             if not text.rstrip("\r\n \t".replace(terminator, "")).endswith(terminator):
                 self._error(
                     "The file is cut off: its last segment has no segment terminator "
                     f"'{terminator}'. Ask the sender for the complete file.",
-                    locate(max(self.interchanges, 1), file_segment=last.number, tag=last.tag[:3]),
+                    locate(max(self.interchanges, 1), file_segment=number, tag=last[0][:3]),
                 )
         if self.set is not None:
             self._close_set(None)
@@ -191,7 +276,7 @@ class _Walker:
         if self.interchange is not None:
             self._close_interchange(None)
 
-    def _close_set(self, trailer: Segment | None) -> None:
+    def _close_set(self, trailer: list[str] | None) -> None:
         reader = self.set
         assert reader is not None
         self.set = None
@@ -200,36 +285,36 @@ class _Walker:
         if trailer is None:
             self._error("This transaction set has no SE trailer.", where)
             return
-        if trailer.element(1) != str(self.position + 1):
+        if _element(trailer, 1) != str(self.position + 1):
             self._error(
-                f"SE01 says {trailer.element(1) or 'nothing'}, but the set has "
+                f"SE01 says {_element(trailer, 1) or 'nothing'}, but the set has "
                 f"{self.position + 1} segments (ST to SE).",
                 where + " element 01",
             )
-        if trailer.element(2) != reader.control:
+        if _element(trailer, 2) != reader.control:
             self._error("SE02 must repeat ST02 (the transaction set control number).", where)
 
-    def _close_group(self, trailer: Segment | None) -> None:
+    def _close_group(self, trailer: list[str] | None) -> None:
         assert self.group is not None
         where = locate(self.interchanges, self.groups)
         self.group = None
         if trailer is None:
             self._error("This functional group has no GE trailer.", where)
-        elif trailer.element(1) != str(self.sets):
+        elif _element(trailer, 1) != str(self.sets):
             self._error(
-                f"GE01 says {trailer.element(1) or 'nothing'}, but the group has {self.sets} "
+                f"GE01 says {_element(trailer, 1) or 'nothing'}, but the group has {self.sets} "
                 "transaction sets.",
                 where + "/GE element 01",
             )
 
-    def _close_interchange(self, trailer: Segment | None) -> None:
+    def _close_interchange(self, trailer: list[str] | None) -> None:
         where = locate(self.interchanges)
         self.interchange = None
         if trailer is None:
             self._error("This interchange has no IEA trailer.", where)
-        elif trailer.element(1) != str(self.groups):
+        elif _element(trailer, 1) != str(self.groups):
             self._error(
-                f"IEA01 says {trailer.element(1) or 'nothing'}, but the interchange has "
+                f"IEA01 says {_element(trailer, 1) or 'nothing'}, but the interchange has "
                 f"{self.groups} functional groups.",
                 where + "/IEA element 01",
             )
@@ -312,19 +397,25 @@ _CLAIM, _CLAIM_PROVIDERS, _OTHER_PAYER, _LINE, _LINE_LOOPS = range(5)
 class _SetReader:
     """One transaction set's claims: a state machine fed its body segments one at a time."""
 
-    def __init__(self, header: Segment, where: tuple[int, int, int], result: Claims837) -> None:
+    def __init__(
+        self,
+        header: list[str],
+        delimiters: Delimiters,
+        where: tuple[int, int, int],
+        result: Claims837,
+    ) -> None:
         self.where = where
         self.result = result
-        self.control = header.element(2)
-        version = header.element(3)
+        self.control = _element(header, 2)
+        version = _element(header, 3)
         self.kind = (
             ClaimKind.INSTITUTIONAL if version.startswith("005010X223") else ClaimKind.PROFESSIONAL
         )
-        self.skip = header.element(1) != "837" or not version.startswith(
+        self.skip = _element(header, 1) != "837" or not version.startswith(
             ("005010X222", "005010X223")
         )
         if self.skip:
-            code = header.element(1)
+            code = _element(header, 1)
             self._set_error(
                 f"This transaction set is {code[:6] or 'unnamed'} '{version[:12]}', not an 837P "
                 "(005010X222A1) or 837I (005010X223A2); only those are read as claims.",
@@ -336,7 +427,7 @@ class _SetReader:
         self.payer_name = ""
         # Some senders (and the LFH samples) declare ':' in ISA16 but write '>' in composites;
         # CLM05 shows which one the data uses, and composites are split with that from then on.
-        self.component = header.delimiters.component
+        self.component = delimiters.component
         self.claim: _ClaimState | None = None
         self.line: _LineState | None = None
         self.area = _CLAIM
@@ -344,9 +435,11 @@ class _SetReader:
         self.periods: dict[str, tuple[dt.date, dt.date] | None] = {}
         self.amounts: dict[str, Decimal] = {}
         self.pointers: dict[str, tuple[int, ...]] = {}
+        # SV101 / SV202 composites already split with self.component (cleared when it changes).
+        self.procedures: dict[str, tuple[str, tuple[str, ...] | None]] = {}
 
     @property
-    def handlers(self) -> dict[str, Callable[[Segment, int], None]]:
+    def handlers(self) -> dict[str, Callable[[list[str], int], None]]:
         """What to call for each segment tag of the set's body (none for a set not read)."""
         if self.skip:
             return {}
@@ -365,8 +458,8 @@ class _SetReader:
             "LIN": self._line_loops,
         }
 
-    def broken(self, segment: Segment, position: int, error: Exception) -> None:
-        self._issue(position, segment.tag[:3], None, f"This segment cannot be read ({error}).")
+    def broken(self, fields: list[str], position: int, error: Exception) -> None:
+        self._issue(position, fields[0][:3], None, f"This segment cannot be read ({error}).")
 
     def close(self) -> None:
         if not self.skip:
@@ -374,32 +467,35 @@ class _SetReader:
 
     # -- where we are -----------------------------------------------------------------------
 
-    def _hierarchy(self, segment: Segment, position: int) -> None:
+    def _hierarchy(self, fields: list[str], position: int) -> None:
         self._close_claim()
 
-    def _other_payer(self, segment: Segment, position: int) -> None:
+    def _other_payer(self, fields: list[str], position: int) -> None:
         if self.claim is not None:
             self._close_line()
             self.area = _OTHER_PAYER
 
-    def _line_loops(self, segment: Segment, position: int) -> None:
+    def _line_loops(self, fields: list[str], position: int) -> None:
         if self.area == _LINE:
             self.area = _LINE_LOOPS
 
     # -- claims and lines -------------------------------------------------------------------
 
-    def _open_claim(self, segment: Segment, position: int) -> None:
+    def _open_claim(self, fields: list[str], position: int) -> None:
         self._close_claim()
-        claim = self.claim = _ClaimState(segment.element(1), position)
+        if len(fields) < 6:  # CLM01-05, "" when left out
+            fields = [*fields, "", "", "", "", ""]
+        claim = self.claim = _ClaimState(fields[1], position)
         self.area = _CLAIM
         if not claim.claim_id:
             self._issue(position, "CLM", 1, "CLM01 (patient control number) is empty.")
-        claim.charge = self._decimal(segment.element(2), position, "CLM", 2)
-        composite = segment.element(5)
+        claim.charge = self._decimal(fields[2], position, "CLM", 2)
+        composite = fields[5]
         if self.component not in composite:
             used = _CLM05.fullmatch(composite)
             if used is not None:
                 self.component = used.group(1)
+                self.procedures.clear()
         parts = composite.split(self.component)
         claim.facility_code = parts[0]
         claim.qualifier = parts[1] if len(parts) > 1 else ""
@@ -413,13 +509,21 @@ class _SetReader:
                 "type code (837I).",
             )
 
-    def _open_line(self, segment: Segment, position: int) -> None:
-        if self.claim is None:
+    def _open_line(self, fields: list[str], position: int) -> None:
+        claim = self.claim
+        if claim is None:
             return
-        if self.line is not None:
-            self._close_line()
-        number = segment.elements[0] if segment.elements else ""
-        if number.isdigit() and number.isascii() and len(number) <= 6:
+        line = self.line
+        if line is not None:
+            if line.units < 0:
+                self._close_line()  # reports the missing SV1 / SV2
+            else:
+                claim.lines.append(line)  # _close_line's usual case, without the call
+        number = fields[1] if len(fields) > 1 else ""  # LX01
+        known = _LINE_NUMBERS.get(number)
+        if known is not None:
+            self.line = _LineState(known, position)
+        elif number.isdigit() and number.isascii() and len(number) <= 6:
             self.line = _LineState(int(number), position)
         else:
             self._issue(position, "LX", 1, "LX01 (line number) must be a number.")
@@ -450,10 +554,15 @@ class _SetReader:
             self.result.claims.append(built)
 
     def _build(self, claim: _ClaimState) -> Claim | None:
-        lines = []
+        lines: list[ClaimLine] = []
+        add = lines.append
         institutional = self.kind is ClaimKind.INSTITUTIONAL
+        # What a line without its own takes from the claim (read once, not once per line).
+        pos = "" if institutional else claim.facility_code
+        statement = claim.statement if institutional else None
+        rendering, facility, pointed = claim.rendering, claim.facility, claim.pointed
         for state in claim.lines:
-            dates = state.dates or (claim.statement if institutional else None)
+            dates = state.dates or statement
             if dates is None:
                 if state.dated or (institutional and claim.dated):
                     continue  # its bad date is reported already
@@ -466,24 +575,26 @@ class _SetReader:
                     claim,
                 )
                 continue
-            diagnoses = self._line_diagnoses(claim, state)
-            lines.append(
-                ClaimLine(
-                    number=state.number,
-                    code=state.code,
-                    units=state.units,
-                    from_date=dates[0],
-                    to_date=dates[1],
-                    charge=state.charge,
-                    modifiers=state.modifiers,
-                    pos=state.pos or ("" if institutional else claim.facility_code),
-                    revenue_code=state.revenue_code,
-                    rendering_npi=state.rendering or claim.rendering,
-                    facility_npi=state.facility or claim.facility,
-                    diagnoses=diagnoses,
-                    authorization_numbers=state.g1,
-                    referral_numbers=state.nine_f,
-                    position=state.position,
+            diagnoses = pointed.get(state.pointers)  # lines of a claim mostly point alike
+            if diagnoses is None:
+                diagnoses = self._line_diagnoses(claim, state)
+            add(
+                _new_line(  # ClaimLine(...), in LINE_FIELDS order
+                    state.number,
+                    state.code,
+                    state.units,
+                    dates[0],
+                    dates[1],
+                    state.charge,
+                    state.modifiers,
+                    state.pos or pos,
+                    state.revenue_code,
+                    state.rendering or rendering,
+                    state.facility or facility,
+                    diagnoses,
+                    state.g1,
+                    state.nine_f,
+                    state.position,
                 )
             )
         if claim.issues:
@@ -494,9 +605,6 @@ class _SetReader:
         """837P: the diagnoses SV107 points at; 837I lines have no pointers: the claim's."""
         if self.kind is ClaimKind.INSTITUTIONAL:
             return tuple(claim.diagnoses)
-        known = claim.pointed.get(state.pointers)
-        if known is not None:  # lines of a claim mostly point at the same codes
-            return known
         found = []
         for pointer in state.pointers:
             if pointer > len(claim.diagnoses):
@@ -545,40 +653,54 @@ class _SetReader:
 
     # -- segments ---------------------------------------------------------------------------
 
-    def _service(self, segment: Segment, position: int) -> None:
+    def _service(self, fields: list[str], position: int) -> None:
         line = self.line
         if line is None or self.area != _LINE:
             return
-        tag = segment.tag
-        elements = segment.elements
-        if len(elements) < 7:  # SV1 and SV2 elements 1-7, "" when left out
-            elements = (*elements, "", "", "", "", "", "", "")
+        tag = fields[0]
+        if len(fields) < 8:  # SV1 and SV2 elements 1-7, "" when left out
+            fields = [*fields, "", "", "", "", "", "", ""]
         if tag == "SV1":
             procedure, charge, units = 1, 2, 4
-            line.pos = elements[4]
-            pointers = elements[6]
+            line.pos = fields[5]
+            pointers = fields[7]
             if pointers:
                 known = self.pointers.get(pointers)
                 line.pointers = known if known is not None else self._pointers(pointers, position)
         else:
             procedure, charge, units = 2, 3, 5
-            line.revenue_code = elements[0]
-        parts = elements[procedure - 1].split(self.component)
-        code = parts[1] if len(parts) > 1 else ""
-        if len(parts) > 2:
-            line.modifiers = tuple(m for m in parts[2:6] if m)
+            line.revenue_code = fields[1]
+        composite = fields[procedure]
+        known_procedure = self.procedures.get(composite)
+        if known_procedure is None:
+            known_procedure = self.procedures[composite] = self._procedure(composite)
+        code, modifiers = known_procedure
+        if modifiers is not None:
+            line.modifiers = modifiers
         # A room-and-board 837I line has a revenue code and no HCPCS: the revenue code is its code.
         line.code = code or line.revenue_code
         if not line.code:
             what = "SV101-2 (procedure code)" if tag == "SV1" else "SV201 or SV202-2"
             self._issue(position, tag, procedure, f"This line has no code: {what} is empty.")
-        amount = self.amounts.get(elements[charge - 1])
-        line.charge = amount or self._decimal(elements[charge - 1], position, tag, charge)
-        value = elements[units - 1]
-        if value.isdigit() and value.isascii() and len(value) <= 8:
+        amount = self.amounts.get(fields[charge])
+        line.charge = amount or self._decimal(fields[charge], position, tag, charge)
+        value = fields[units]
+        count = _UNITS.get(value)
+        if count is not None:
+            line.units = count
+        elif value.isdigit() and value.isascii() and len(value) <= 8:
             line.units = int(value)  # the usual whole number, without Decimal
         else:
             line.units = self._units(value, position, tag, units)
+
+    def _procedure(self, composite: str) -> tuple[str, tuple[str, ...] | None]:
+        """SV101 / SV202 "HC:code:modifiers...": the code, and the modifiers (None: no part for
+        them, so a line keeps what it has)."""
+        parts = composite.split(self.component)
+        code = parts[1] if len(parts) > 1 else ""
+        if len(parts) > 2:
+            return code, tuple(m for m in parts[2:6] if m)
+        return code, None
 
     def _pointers(self, value: str, position: int) -> tuple[int, ...]:
         pointers = []
@@ -624,21 +746,22 @@ class _SetReader:
             self.amounts[value] = amount
         return amount
 
-    def _date(self, segment: Segment, position: int) -> None:
-        elements = segment.elements
-        if len(elements) < 3:
-            elements = (*elements, "", "", "")
-        qualifier = elements[0]
+    def _date(self, fields: list[str], position: int) -> None:
+        if len(fields) < 4:  # DTP01-03, "" when left out
+            fields = [*fields, "", "", ""]
+        qualifier = fields[1]
         if qualifier == "472" and self.area == _LINE and self.line is not None:
-            self.line.dates = self._period(elements, position)
+            # Dates repeat: a known good one is a dict look-up; new or bad ones go to _period.
+            period = self.periods.get(fields[2] + fields[3])
+            self.line.dates = period or self._period(fields, position)
             self.line.dated = True
         elif qualifier == "434" and self.area == _CLAIM and self.claim is not None:
-            self.claim.statement = self._period(elements, position)
+            self.claim.statement = self._period(fields, position)
             self.claim.dated = True
 
-    def _period(self, elements: tuple[str, ...], position: int) -> tuple[dt.date, dt.date] | None:
+    def _period(self, fields: list[str], position: int) -> tuple[dt.date, dt.date] | None:
         """DTP03 as (from, to): D8 CCYYMMDD, RD8 CCYYMMDD-CCYYMMDD."""
-        form, value = elements[1], elements[2]
+        form, value = fields[2], fields[3]
         key = form + value
         if key in self.periods:
             period = self.periods[key]
@@ -649,16 +772,16 @@ class _SetReader:
                 position,
                 "DTP",
                 3,
-                f"DTP*{elements[0][:3]} is not a valid date: use D8 with CCYYMMDD or RD8 "
+                f"DTP*{fields[1][:3]} is not a valid date: use D8 with CCYYMMDD or RD8 "
                 "with CCYYMMDD-CCYYMMDD (from not after to).",
             )
         return period
 
-    def _reference(self, segment: Segment, position: int) -> None:
-        qualifier = segment.element(1)
+    def _reference(self, fields: list[str], position: int) -> None:
+        qualifier = _element(fields, 1)
         if qualifier != "G1" and qualifier != "9F":
             return
-        value = segment.element(2)
+        value = _element(fields, 2)
         if not value:
             return
         line = self.line
@@ -672,12 +795,13 @@ class _SetReader:
             target.append(value)
         # else: 2330B's REF*G1 is another payer's number
 
-    def _name(self, segment: Segment, position: int) -> None:
-        entity = segment.element(1)
-        npi = segment.element(9) if segment.element(8) == "XX" else None
+    def _name(self, fields: list[str], position: int) -> None:
+        count = len(fields)  # _element inlined: NM1 is a tenth of the segments
+        entity = fields[1] if count > 1 else ""
+        npi = (fields[9] if count > 9 else "") if count > 8 and fields[8] == "XX" else None
         claim = self.claim
         if claim is None:
-            self._party(segment, entity, npi)
+            self._party(fields, entity, npi)
             return
         area = self.area
         if area in (_CLAIM, _CLAIM_PROVIDERS):
@@ -696,22 +820,22 @@ class _SetReader:
             elif line is not None and entity == "77":
                 line.facility = npi
 
-    def _party(self, segment: Segment, entity: str, npi: str | None) -> None:
+    def _party(self, fields: list[str], entity: str, npi: str | None) -> None:
         """2010AA billing provider, 2010BA subscriber and 2010BB payer (outside any claim)."""
         if entity == "85":
             self.billing_npi = npi
         elif entity == "IL":
-            self.member_id = segment.element(9)
+            self.member_id = _element(fields, 9)
         elif entity == "PR":
-            self.payer_id = segment.element(9)
-            self.payer_name = segment.element(3)
+            self.payer_id = _element(fields, 9)
+            self.payer_name = _element(fields, 3)
 
-    def _diagnoses(self, segment: Segment, position: int) -> None:
+    def _diagnoses(self, fields: list[str], position: int) -> None:
         claim = self.claim
         if claim is None or self.area != _CLAIM:
             return
         component = self.component
-        for value in segment.elements:
+        for value in fields[1:]:
             qualifier, _, rest = value.partition(component)
             if qualifier in DIAGNOSIS_QUALIFIERS and rest:
                 claim.diagnoses.append(rest.partition(component)[0])
