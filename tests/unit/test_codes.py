@@ -285,8 +285,8 @@ def test_diagnosis_codes_are_answered_as_the_library_answers_them() -> None:
 
     shape = re.compile(r"[A-Z]\d[0-9A-Z][0-9A-Z]{0,4}")  # not chapters ("20") or blocks
     every = [c for c in icd.get_all_codes(False) if shape.fullmatch(c)]
-    sample = random.Random(7).sample(every, 3_000)
-    made_up = [code[:-1] + ("Z" if code[-1] != "Z" else "Y") for code in sample[:1_000]]
+    sample = random.Random(7).sample(every, 600)
+    made_up = [code[:-1] + ("Z" if code[-1] != "Z" else "Y") for code in sample[:200]]
     for raw in [*sample, *made_up, "G47.33", "G4733", "M17.11", "Z00.00", "A00"]:
         raw = raw.upper()
         expected = icd.add_dot(raw.replace(".", "")) if icd.is_valid_item(raw) else None

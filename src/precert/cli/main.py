@@ -24,6 +24,7 @@ from precert.cli import claims as claims_cli
 from precert.cli import exports as exports_cli
 from precert.cli import fhir as fhir_cli
 from precert.cli import payer_sim as payer_sim_cli
+from precert.cli import portal as portal_cli
 from precert.cli import requests as requests_module
 from precert.cli.console import FAILURE_EXIT, USAGE_EXIT, exit_code_for, print_error, stderr
 from precert.cli.state import State
@@ -80,6 +81,7 @@ app.add_typer(fhir_cli.app, name="fhir")
 app.add_typer(authorizations_cli.app, name="authorizations")
 app.add_typer(remits.app, name="remits")
 app.add_typer(claims_cli.app, name="claims")
+app.add_typer(portal_cli.app, name="portal")
 app.command("payer-sim")(payer_sim_cli.payer_sim)
 
 
