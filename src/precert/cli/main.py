@@ -21,6 +21,7 @@ from precert.cli import accounts, db, demo, payers, remits, serve, worker, x12
 from precert.cli import authorizations as authorizations_cli
 from precert.cli import check as check_module
 from precert.cli import claims as claims_cli
+from precert.cli import credentials as credentials_cli
 from precert.cli import exports as exports_cli
 from precert.cli import fhir as fhir_cli
 from precert.cli import payer_sim as payer_sim_cli
@@ -82,6 +83,7 @@ app.add_typer(authorizations_cli.app, name="authorizations")
 app.add_typer(remits.app, name="remits")
 app.add_typer(claims_cli.app, name="claims")
 app.add_typer(portal_cli.app, name="portal")
+app.add_typer(credentials_cli.app, name="credentials")
 app.command("payer-sim")(payer_sim_cli.payer_sim)
 
 

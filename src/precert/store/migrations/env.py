@@ -11,6 +11,7 @@ from precert.store import (  # noqa: F401
     audit,
     authorization_records,
     claim_scrubs,
+    credentials,
     deliveries,
     documents,
     exchanges,
