@@ -26,6 +26,8 @@ from precert.cli import exports as exports_cli
 from precert.cli import fhir as fhir_cli
 from precert.cli import payer_sim as payer_sim_cli
 from precert.cli import portal as portal_cli
+from precert.cli import portal_run as portal_run_cli
+from precert.cli import portal_sim as portal_sim_cli
 from precert.cli import requests as requests_module
 from precert.cli.console import FAILURE_EXIT, USAGE_EXIT, exit_code_for, print_error, stderr
 from precert.cli.state import State
@@ -83,8 +85,10 @@ app.add_typer(authorizations_cli.app, name="authorizations")
 app.add_typer(remits.app, name="remits")
 app.add_typer(claims_cli.app, name="claims")
 app.add_typer(portal_cli.app, name="portal")
+portal_cli.app.command("run")(portal_run_cli.run_command)
 app.add_typer(credentials_cli.app, name="credentials")
 app.command("payer-sim")(payer_sim_cli.payer_sim)
+app.command("portal-sim")(portal_sim_cli.portal_sim)
 
 
 @app.callback()

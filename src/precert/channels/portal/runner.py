@@ -1,0 +1,649 @@
+"""Run a compiled SOP Workflow in a real browser (Playwright, sync API) and keep a run record.
+
+`run_workflow` walks the step tree in order, checks the handlers ("Whenever the page shows T,
+click X") before every step, finds elements with locate.py (never CSS paths) and records each
+step (line, kind, text, strategy, seconds, status); secrets are never recorded. The submit is
+special: the element is found, `about_to_submit()` (the durable record) runs, then ONE click that
+is never retried. Self-healing (reloading a page that failed to load, once) happens only before
+the submit. Screenshots mask PHI fields (member id, names, date of birth) at capture time.
+
+What belongs here: acting on the page per step kind, run values, the run record. Finding elements
+is locate.py; compiling SOPs is sop.py; credentials come from the caller (the CLI or a service).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+
+from precert.channels.portal import locate as loc
+from precert.channels.portal.workflow import Ref, Step, Workflow, interpolate, resolve
+from precert.errors import (
+    ChannelError,
+    ChannelMisconfigured,
+    ChannelUnavailable,
+    Issue,
+    PortalChanged,
+)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+# Labels whose fields and values are PHI: masked in every screenshot.
+PHI_LABELS = (
+    "member id", "member number", "subscriber id", "patient name", "first name", "last name",
+    "name", "date of birth", "dob", "birth date",
+)  # fmt: skip
+MASK_COLOR = "#000000"
+_BLOCKS = ("if_shows", "for_each", "use_steps")
+
+
+class Credentials(Protocol):
+    """What a run may ask about a credential the SOP names (the vault or a quick-start stand-in)."""
+
+    def login(self, name: str) -> tuple[str, str]: ...
+    def totp(self, name: str) -> str: ...
+    def email_code(self, name: str, sender: str) -> str: ...
+
+
+@dataclass
+class BrowserSettings:
+    """How to get a browser: reuse `browser` (tests share one) or launch Chromium per run."""
+
+    browser: Browser | None = None
+    executable_path: str = CHROMIUM
+    args: tuple[str, ...] = CHROMIUM_ARGS
+    locate_timeout_seconds: float = 10.0
+    wait_timeout_seconds: float = 15.0  # a `Wait for the text` without "up to N seconds"
+    navigation_timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    line: int
+    kind: str
+    text: str
+    strategy: str | None
+    seconds: float
+    status: str  # ok, skipped, failed, healed, handled, stopped, submitted
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "kind": self.kind,
+            "text": self.text,
+            "strategy": self.strategy,
+            "seconds": round(self.seconds, 3),
+            "status": self.status,
+        }
+
+
+@dataclass
+class RunResult:
+    """`outcome` is the Stop's outcome, "stopped_before_submit", or "completed" (no Stop)."""
+
+    outcome: str
+    values: dict[str, Any]
+    steps: list[StepRecord]
+    screenshots: list[str]
+    reason: str | None = None
+    submitted: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "values": self.values,
+            "steps": [step.as_dict() for step in self.steps],
+            "screenshots": self.screenshots,
+        }
+
+
+class HandOver(ChannelError):
+    """The SOP hands the run to a person (`Hand over to a person "reason"`): not a fault of the
+    portal or of precert, so not a PortalChanged; `steps` is the run record up to here."""
+
+    reason: str = ""
+    screenshot: str | None = None
+    steps: list[StepRecord]
+
+
+class _Stop(Exception):
+    def __init__(self, outcome: str, reason: str | None) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+        self.reason = reason
+
+
+class _Secret:
+    """A credential's parts for `{cred.username}` / `{cred.password}`, fetched on first use."""
+
+    def __init__(self, credentials: Credentials, name: str) -> None:
+        self._credentials = credentials
+        self._name = name
+        self._pair: tuple[str, str] | None = None
+
+    def _get(self) -> tuple[str, str]:
+        if self._pair is None:
+            self._pair = self._credentials.login(self._name)
+        return self._pair
+
+    @property
+    def username(self) -> str:
+        return self._get()[0]
+
+    @property
+    def password(self) -> str:
+        return self._get()[1]
+
+    def __repr__(self) -> str:
+        return f"<credential {self._name}>"
+
+
+def run_workflow(
+    workflow: Workflow,
+    inputs: Mapping[str, Any],
+    *,
+    base_url: str,
+    credentials: Credentials,
+    browser: BrowserSettings | None = None,
+    stop_before_submit: bool = False,
+    about_to_submit: Callable[[], None] = lambda: None,
+    artifacts_dir: Path,
+    clock: Callable[[], float] = time.monotonic,
+) -> RunResult:
+    """Run `workflow` with `inputs` against the portal at `base_url`; see the module docstring."""
+    settings = browser or BrowserSettings()
+    artifacts_dir.mkdir(parents=True, exist_ok=True)
+    with _browser(settings) as chromium, tempfile.TemporaryDirectory() as tmp:
+        context = chromium.new_context(base_url=base_url, accept_downloads=False)
+        try:
+            page = context.new_page()
+            page.set_default_navigation_timeout(settings.navigation_timeout_seconds * 1000)
+            page.set_default_timeout(settings.locate_timeout_seconds * 1000)
+            run = _Run(
+                workflow, inputs, page, credentials, settings, stop_before_submit,
+                about_to_submit, artifacts_dir, clock, Path(tmp),
+            )  # fmt: skip
+            return run.execute()
+        finally:
+            context.close()
+
+
+@contextmanager
+def _browser(settings: BrowserSettings) -> Iterator[Browser]:
+    if settings.browser is not None:
+        yield settings.browser
+        return
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=settings.executable_path, args=list(settings.args), headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@dataclass
+class _Run:
+    workflow: Workflow
+    inputs: Mapping[str, Any]
+    page: Page
+    credentials: Credentials
+    settings: BrowserSettings
+    stop_before_submit: bool
+    about_to_submit: Callable[[], None]
+    artifacts_dir: Path
+    clock: Callable[[], float]
+    tmp: Path
+    values: dict[str, Any] = field(default_factory=dict)
+    read: dict[str, Any] = field(default_factory=dict)
+    steps: list[StepRecord] = field(default_factory=list)
+    screenshots: list[str] = field(default_factory=list)
+    submitted: bool = False
+
+    def execute(self) -> RunResult:
+        self.values = dict(self.inputs)
+        for name in self.workflow.header.credentials:
+            self.values[name] = _Secret(self.credentials, name)
+        outcome, reason = "completed", None
+        try:
+            self._steps(self.workflow.steps)
+        except _Stop as stop:
+            outcome, reason = stop.outcome, stop.reason
+        except HandOver as handover:
+            handover.steps = list(self.steps)
+            raise
+        return RunResult(
+            outcome, dict(self.read), list(self.steps), list(self.screenshots), reason,
+            self.submitted,
+        )  # fmt: skip
+
+    # -- the walk ----------------------------------------------------------------------------------
+
+    def _steps(self, steps: list[Step]) -> None:
+        for step in steps:
+            started = self.clock()
+            try:
+                self._handlers()
+                strategy, status = self._one(step)
+            except (_Stop, HandOver):
+                if step.kind not in _BLOCKS:  # a block's inner step already recorded the stop
+                    self._record(step, None, started, "stopped")
+                raise
+            except (loc.AmbiguousElement, loc.ElementNotFound):
+                self._record(step, None, started, "failed")
+                raise
+            except PlaywrightError as error:
+                self._record(step, None, started, "failed")
+                raise self._changed(step, error) from None
+            if status:
+                self._record(step, strategy, started, status)
+
+    def _record(self, step: Step, strategy: str | None, started: float, status: str) -> None:
+        seconds = max(0.0, self.clock() - started)
+        self.steps.append(StepRecord(step.line, step.kind, step.text, strategy, seconds, status))
+
+    def _one(self, step: Step) -> tuple[str | None, str]:
+        """Run one step; returns (strategy, status), status "" for blocks (their steps record)."""
+        handler = getattr(self, "_do_" + step.kind, None)
+        if handler is None:
+            raise ChannelMisconfigured(f"line {step.line}: this runner cannot run {step.kind!r}")
+        result: tuple[str | None, str] = handler(step)
+        return result
+
+    def _handlers(self) -> None:
+        for handler in self.workflow.handlers:
+            if not self._shows(handler.text):
+                continue
+            started = self.clock()
+            found = self._locate(handler.click, kind="click")
+            found.locator.click()
+            self.steps.append(
+                StepRecord(
+                    handler.line, "handler", f'Whenever the page shows "{handler.text}", '
+                    f'click "{handler.click}"', found.strategy, self.clock() - started, "handled",
+                )
+            )  # fmt: skip
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _text(self, template: str) -> str:
+        return interpolate(template, self.values)
+
+    def _value(self, value: Any) -> Any:
+        if isinstance(value, Ref):
+            return resolve(value, self.values)
+        if isinstance(value, str):
+            return self._text(value)
+        return value
+
+    def _shoot(self, reason: str) -> str | None:
+        """A PHI-masked full-page screenshot in the artifacts dir; its path (None if it failed)."""
+        slug = re.sub(r"[^a-z0-9]+", "-", reason.lower()).strip("-")[:40] or "shot"
+        path = self.artifacts_dir / f"{len(self.screenshots) + 1:02d}-{slug}.png"
+        try:
+            mask_phi(self.page)
+            self.page.screenshot(
+                path=str(path),
+                full_page=True,
+                mask=[self.page.locator("[data-precert-phi]")],
+                mask_color=MASK_COLOR,
+            )
+        except PlaywrightError:
+            return None  # a screenshot must never hide the error it illustrates
+        self.screenshots.append(str(path))
+        return str(path)
+
+    def _locate(
+        self, label: str, *, kind: loc.Kind, role: str | None = None, scope: Any = None
+    ) -> loc.Located:
+        return loc.locate(
+            self.page, label, kind=kind, role=role, scope=scope,
+            timeout_seconds=self.settings.locate_timeout_seconds, shoot=self._shoot,
+        )  # fmt: skip
+
+    def _shows(self, text: str) -> bool:
+        """Whether `text` is visible now (after the page finished loading; no waiting for it)."""
+        try:
+            self.page.wait_for_load_state("load")
+            return self.page.get_by_text(text).filter(visible=True).count() > 0
+        except PlaywrightError:
+            return False
+
+    def _changed(self, step: Step, error: PlaywrightError) -> PortalChanged:
+        path = self._shoot(f"line {step.line} {step.kind}")
+        first = (str(error.message) or "").splitlines()[0][:200]
+        message = f"line {step.line} ({step.kind}) failed on the portal: {first}."
+        if self.submitted:
+            message += " The submit already happened: check the status before trying again."
+        if path:
+            message += f" Screenshot: {path}"
+        return PortalChanged(message, [Issue("portal_step_failed", message, path or "")])
+
+    # -- step kinds --------------------------------------------------------------------------------
+
+    def _do_go_to(self, step: Step) -> tuple[str | None, str]:
+        url = str(self._value(step.args["url"]))
+        try:
+            response = self.page.goto(url)
+            if response is None or response.status < 500:
+                return None, "ok"
+            failure: str = f"HTTP {response.status}"
+        except PlaywrightError as error:
+            failure = (str(error.message) or "").splitlines()[0][:200]
+        if self.submitted:
+            raise PortalChanged(
+                f"line {step.line}: {url} did not load after the submit ({failure}); check the "
+                "status before trying again"
+            )
+        # Self-healing, before the submit only: one reload, logged on the run record.
+        self.steps.append(StepRecord(step.line, "reload", step.text, None, 0.0, "healed"))
+        try:
+            response = self.page.goto(url)
+        except PlaywrightError as error:
+            raise ChannelUnavailable(
+                f"line {step.line}: {url} did not load twice ({error.message.splitlines()[0]}); "
+                "nothing was submitted, try again later"
+            ) from None
+        if response is not None and response.status >= 500:
+            raise ChannelUnavailable(
+                f"line {step.line}: {url} answered HTTP {response.status} twice; nothing was "
+                "submitted, try again later"
+            )
+        return None, "ok"
+
+    def _do_click(self, step: Step) -> tuple[str | None, str]:
+        scope = None
+        if step.args.get("section"):
+            scope = loc.section(self.page, self._text(step.args["section"]), shoot=self._shoot)
+        if step.args.get("row") is not None:
+            row_text = str(self._value(step.args["row"]))
+            scope = loc.row(self.page, row_text, scope=scope, shoot=self._shoot)
+        found = self._locate(
+            self._text(step.args["target"]), kind="click", role=step.args.get("role"), scope=scope
+        )
+        found.locator.click()
+        return found.strategy, "ok"
+
+    def _do_fill(self, step: Step) -> tuple[str | None, str]:
+        found = self._locate(self._text(step.args["label"]), kind="field")
+        found.locator.fill(str(self._value(step.args["value"])))
+        return found.strategy, "ok"
+
+    def _do_choose(self, step: Step) -> tuple[str | None, str]:
+        found = self._locate(self._text(step.args["label"]), kind="select")
+        value = str(self._value(step.args["value"]))
+        try:
+            found.locator.select_option(label=value, timeout=2000)
+        except PlaywrightError:
+            found.locator.select_option(value=value)
+        return found.strategy, "ok"
+
+    def _do_check(self, step: Step) -> tuple[str | None, str]:
+        found = self._locate(self._text(step.args["label"]), kind="checkbox")
+        found.locator.check()
+        return found.strategy, "ok"
+
+    def _do_uncheck(self, step: Step) -> tuple[str | None, str]:
+        found = self._locate(self._text(step.args["label"]), kind="checkbox")
+        found.locator.uncheck()
+        return found.strategy, "ok"
+
+    def _do_set_date(self, step: Step) -> tuple[str | None, str]:
+        found = self._locate(self._text(step.args["label"]), kind="field")
+        raw = str(self._value(step.args["value"]))
+        found.locator.fill(_date_for(raw, found.locator.get_attribute("type") or "text",
+                                     found.locator.get_attribute("placeholder") or ""))  # fmt: skip
+        return found.strategy, "ok"
+
+    def _do_type_and_choose(self, step: Step) -> tuple[str | None, str]:
+        found = self._locate(self._text(step.args["label"]), kind="field")
+        found.locator.fill("")
+        found.locator.press_sequentially(str(self._value(step.args["value"])))
+        prefix = str(self._value(step.args["prefix"]))
+        starts = re.compile(r"^\s*" + re.escape(prefix), re.IGNORECASE)
+        options = self.page.locator("[role=option], [role=listbox] li, datalist option, ul li")
+        options = options.filter(has_text=starts).filter(visible=True)
+        expect(options.first).to_be_visible(timeout=self.settings.locate_timeout_seconds * 1000)
+        if options.count() > 1:
+            path = self._shoot(f"ambiguous suggestion line {step.line}")
+            raise loc._error(
+                loc.AmbiguousElement,
+                f"line {step.line}: {options.count()} suggestions start with the typed value; "
+                "type more of it",
+                "ambiguous_element",
+                path,
+            )
+        options.first.click()
+        return found.strategy, "ok"
+
+    def _do_upload(self, step: Step) -> tuple[str | None, str]:
+        found = self._locate(self._text(step.args["label"]), kind="file")
+        paths = _document_files(self._value(step.args["value"]), self.tmp)
+        found.locator.set_input_files([str(p) for p in paths])
+        return found.strategy, "ok"
+
+    def _do_press_enter(self, step: Step) -> tuple[str | None, str]:
+        self.page.keyboard.press("Enter")
+        return None, "ok"
+
+    def _do_wait_for_text(self, step: Step) -> tuple[str | None, str]:
+        seconds = step.args.get("timeout_seconds") or self.settings.wait_timeout_seconds
+        text = self._text(step.args["text"])
+        try:
+            expect(self.page.get_by_text(text).filter(visible=True).first).to_be_visible(
+                timeout=seconds * 1000
+            )
+        except AssertionError:
+            raise self._missing(step, f'"{text}" did not appear within {seconds} seconds') from None
+        return None, "ok"
+
+    def _do_wait_until_gone(self, step: Step) -> tuple[str | None, str]:
+        text = self._text(step.args["text"])
+        try:
+            expect(self.page.get_by_text(text).filter(visible=True)).to_have_count(
+                0, timeout=self.settings.wait_timeout_seconds * 1000
+            )
+        except AssertionError:
+            raise self._missing(step, f'"{text}" did not go away') from None
+        return None, "ok"
+
+    def _do_expect_text(self, step: Step) -> tuple[str | None, str]:
+        text = self._text(step.args["text"])
+        try:
+            expect(self.page.get_by_text(text).filter(visible=True).first).to_be_visible(
+                timeout=self.settings.locate_timeout_seconds * 1000
+            )
+        except AssertionError:
+            raise self._missing(step, f'the page does not show "{text}"') from None
+        return None, "ok"
+
+    def _missing(self, step: Step, what: str) -> PortalChanged:
+        path = self._shoot(f"line {step.line} {step.kind}")
+        message = f"line {step.line}: {what}; the portal may have changed"
+        if path:
+            message += f". Screenshot: {path}"
+        return loc._error(loc.ElementNotFound, message, "text_not_found", path)  # type: ignore[no-any-return]
+
+    def _do_read_text(self, step: Step) -> tuple[str | None, str]:
+        label = self._text(step.args["label"])
+        self.page.wait_for_load_state("load")
+        texts = [t for t in loc.text_after(self.page, label) if t]
+        pattern = step.args.get("pattern")
+        if pattern:
+            matches = [m for m in (re.search(pattern, t) for t in texts) if m]
+            texts = [m.group(1) if m.re.groups else m.group(0) for m in matches]
+        unique = sorted(set(texts))
+        if len(unique) != 1:
+            what = "no text" if not unique else f"{len(unique)} different texts"
+            raise self._missing(step, f'found {what} after "{label}"')
+        self.values[step.args["into"].name] = self.read[step.args["into"].name] = unique[0]
+        return "text_after", "ok"
+
+    def _do_read_table(self, step: Step) -> tuple[str | None, str]:
+        title = self._text(step.args["title"])
+        self.page.wait_for_load_state("load")
+        tables = loc.table_rows(self.page, title)
+        if len(tables) != 1:
+            what = "no table" if not tables else f"{len(tables)} tables"
+            raise self._missing(step, f'found {what} titled "{title}"')
+        self.values[step.args["into"].name] = self.read[step.args["into"].name] = tables[0]
+        return "table", "ok"
+
+    def _do_if_shows(self, step: Step) -> tuple[str | None, str]:
+        shows = self._shows(self._text(step.args["text"]))
+        started = self.clock()
+        self._record(step, None, started, "ok" if shows else "skipped")
+        self._steps(step.body if shows else step.otherwise)
+        return None, ""
+
+    def _do_for_each(self, step: Step) -> tuple[str | None, str]:
+        items = resolve(step.args["items"], self.values)
+        name = step.args["item"].name
+        self._record(step, None, self.clock(), "ok")
+        for item in items if isinstance(items, list | tuple) else []:
+            self.values[name] = item
+            self._steps(step.body)
+        self.values.pop(name, None)
+        return None, ""
+
+    def _do_use_steps(self, step: Step) -> tuple[str | None, str]:
+        self._record(step, None, self.clock(), "ok")
+        self._steps(self.workflow.groups[step.args["group"]])
+        return None, ""
+
+    def _do_log_in(self, step: Step) -> tuple[str | None, str]:
+        secret = _Secret(self.credentials, step.args["credential"].root)
+        self._locate("Username", kind="field").locator.fill(secret.username)
+        self._locate("Password", kind="field").locator.fill(secret.password)
+        found = self._locate("Sign in", kind="click")
+        found.locator.click()
+        return found.strategy, "ok"
+
+    def _do_enter_totp(self, step: Step) -> tuple[str | None, str]:
+        found = self._locate(self._text(step.args["label"]), kind="field")
+        found.locator.fill(self.credentials.totp(step.args["credential"].root))
+        return found.strategy, "ok"
+
+    def _do_enter_email_code(self, step: Step) -> tuple[str | None, str]:
+        found = self._locate(self._text(step.args["label"]), kind="field")
+        code = self.credentials.email_code(
+            step.args["credential"].root, self._text(step.args["sender"])
+        )
+        found.locator.fill(code)
+        return found.strategy, "ok"
+
+    def _do_hand_over(self, step: Step) -> tuple[str | None, str]:
+        reason = self._text(step.args["reason"])
+        path = self._shoot(f"hand over line {step.line}")
+        message = f"line {step.line}: handed over to a person: {reason}"
+        if path:
+            message += f". Screenshot: {path}"
+        error = HandOver(message, [Issue("hand_over", reason, path or "")])
+        error.reason = reason
+        error.screenshot = path
+        error.steps = []
+        raise error
+
+    def _do_submit(self, step: Step) -> tuple[str | None, str]:
+        found = self._locate(self._text(step.args["target"]), kind="click")
+        if self.stop_before_submit:
+            raise _Stop("stopped_before_submit", "stopped before the submit, as asked")
+        self.about_to_submit()  # if this raises, the click never happens
+        self.submitted = True
+        try:
+            found.locator.click(timeout=self.settings.locate_timeout_seconds * 1000)
+        except PlaywrightError as error:
+            raise self._changed(step, error) from None
+        return found.strategy, "submitted"
+
+    def _do_stop(self, step: Step) -> tuple[str | None, str]:
+        reason = step.args.get("reason")
+        raise _Stop(step.args["outcome"], self._text(reason) if reason else None)
+
+
+def _date_for(value: str, input_type: str, placeholder: str) -> str:
+    """ISO for <input type=date>; MM/DD/YYYY when the field asks for it; else as given."""
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        return value
+    if input_type == "date":
+        return day.isoformat()
+    if placeholder.strip().lower() in ("mm/dd/yyyy", "mm/dd/yy"):
+        return day.strftime("%m/%d/%Y")
+    return day.isoformat()
+
+
+def _document_files(value: Any, tmp: Path) -> list[Path]:
+    """Documents as files: a path, {"path"}, or {"name", "content" | "content_base64"} each."""
+    import base64
+
+    items = value if isinstance(value, list | tuple) else [value]
+    paths: list[Path] = []
+    for index, item in enumerate(items):
+        if isinstance(item, str | Path):
+            paths.append(Path(item))
+            continue
+        if not isinstance(item, Mapping):
+            raise ChannelMisconfigured("a document is a path or {name, content}; fix the input")
+        if item.get("path"):
+            paths.append(Path(str(item["path"])))
+            continue
+        name = Path(str(item.get("name") or f"document-{index + 1}.txt")).name
+        target = tmp / f"{index + 1}" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if item.get("content_base64") is not None:
+            target.write_bytes(base64.b64decode(str(item["content_base64"])))
+        else:
+            target.write_text(str(item.get("content", "")), encoding="utf-8")
+        paths.append(target)
+    return paths
+
+
+def mask_phi(page: Page) -> int:
+    """Mark PHI fields and the values shown next to PHI labels with `data-precert-phi`, so the
+    screenshot masks them; returns how many were marked."""
+    count: int = page.locator("body").evaluate(_MASK_JS, {"labels": list(PHI_LABELS)})
+    return count
+
+
+_MASK_JS = r"""(root, a) => {
+  const norm = (t) => (t || '').replace(/\s+/g, ' ').trim().toLowerCase().replace(/[\s:*]+$/, '');
+  const phi = new Set(a.labels);
+  const mark = (el) => { if (el) el.setAttribute('data-precert-phi', '1'); };
+  for (const el of root.querySelectorAll('input, select, textarea')) {
+    const names = [el.getAttribute('aria-label'), el.getAttribute('placeholder'),
+      el.getAttribute('title'),
+      el.getAttribute('name') && el.getAttribute('name').replace(/[_-]/g, ' ')];
+    for (const lab of el.labels || []) names.push(lab.textContent);
+    if (names.some((n) => phi.has(norm(n)))) mark(el);
+  }
+  for (const el of root.querySelectorAll('label, th, td, dt, span, div, p, strong, b')) {
+    const own = Array.from(el.childNodes).filter((n) => n.nodeType === Node.TEXT_NODE)
+      .map((n) => n.textContent).join(' ');
+    if (!phi.has(norm(own))) continue;
+    if (el.tagName === 'LABEL' && el.control) { mark(el.control); continue; }
+    mark(el.nextElementSibling);
+  }
+  return root.querySelectorAll('[data-precert-phi]').length;
+}"""
