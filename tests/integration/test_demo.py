@@ -10,11 +10,13 @@ from precert.domain.authorizations import Status
 from precert.errors import PermissionDenied
 from precert.security import totp
 from precert.services import authorization_requests as requests
+from precert.services import claims_scrub
 from precert.services.accounts import verify_login
 from precert.services.audit import events_for
+from precert.services.authorization_records import organization_actor
 from precert.services.context import Context
 from precert.services.dashboard import dashboard
-from precert.services.demo import DEMO_PASSWORD, LIFECYCLES, TOTP_USER, load_demo
+from precert.services.demo import DEMO_ORG, DEMO_PASSWORD, LIFECYCLES, TOTP_USER, load_demo
 from precert.services.documents import checklist
 from precert.services.schedule_import import actor_by_email
 
@@ -23,6 +25,14 @@ def test_the_demo_covers_every_status_with_synthetic_patients_and_a_second_load_
     any_ctx: Context,
 ) -> None:
     first = load_demo(any_ctx)
+    # The billing side: four claims scrubbed against the approvals, a remittance's denials.
+    assert first.claims_scrubbed == 4 and first.recovery_items >= 5
+    demo = organization_actor(any_ctx, DEMO_ORG)
+    (kept,) = claims_scrub.scrubs_page(any_ctx, demo)
+    scrubbed = claims_scrub.scrub_detail(any_ctx, demo, kept.id)
+    claims = scrubbed["result"]["claims"] if "result" in scrubbed else scrubbed["claims"]
+    kinds = [line["findings"][0]["kind"] for claim in claims for line in claim["lines"]]
+    assert kinds == ["ok", "number_missing_on_claim", "code_not_authorized", "outside_date_window"]
 
     expected = sum(count for count, _ in LIFECYCLES.values())
     assert (first.created_requests, first.existing_requests) == (expected, 0)
@@ -71,6 +81,7 @@ def test_the_demo_covers_every_status_with_synthetic_patients_and_a_second_load_
     audited = len(events_for(any_ctx, specialist.organization_id, limit=100_000))
     again = load_demo(any_ctx)
     assert (again.created_requests, again.existing_requests) == (0, expected)
+    assert (again.claims_scrubbed, again.recovery_items) == (0, 0)
     assert (again.created_users, again.totp_uri) == ([], None)
     assert len(requests.list_requests(any_ctx, specialist)) == expected
     # Only the list just above is new in the audit trail: the second load changed nothing.

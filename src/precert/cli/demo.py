@@ -35,6 +35,12 @@ def load_command(
             soft_wrap=True,
         )
     settings = state.settings
+    if result.claims_scrubbed or result.recovery_items:
+        stdout.print(
+            f"Billing: {result.claims_scrubbed} claims scrubbed against the approvals (Claims "
+            f"page), {result.recovery_items} denials turned into recovery work (Denials page).",
+            soft_wrap=True,
+        )
     stdout.print(f"Sign in at http://{settings.host}:{settings.port}/login as:", soft_wrap=True)
     for email, role in USERS:
         stdout.print(f"  {email:<26} {role:<11} password {DEMO_PASSWORD}", soft_wrap=True)

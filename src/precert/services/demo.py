@@ -30,6 +30,7 @@ from precert.services.accounts import (
 )
 from precert.services.authorization_requests import request_repository, required_documents
 from precert.services.context import Context
+from precert.services.demo_billing import load_billing
 from precert.services.documents import upload_document
 from precert.services.submission import submit_request
 from precert.services.sweep import follow_up, sweep
@@ -96,6 +97,8 @@ class DemoResult:
     created_requests: int = 0
     existing_requests: int = 0
     needing_attention: int = 0
+    claims_scrubbed: int = 0
+    recovery_items: int = 0
     totp_uri: str | None = None
     totp_code: str | None = None
 
@@ -126,6 +129,8 @@ def load_demo(ctx: Context, *, org: str = DEMO_ORG) -> DemoResult:
         result.needing_attention = _sweep(ctx, wall)
     finally:
         clock.restore()
+    # The billing side (a scrubbed claim file, a remittance's denials), with the real clock.
+    result.claims_scrubbed, result.recovery_items = load_billing(ctx, admin)
     return result
 
 

@@ -1,0 +1,1 @@
+"""Synthetic files the demo loads (an 835 with authorization denials)."""
