@@ -149,6 +149,6 @@ def test_the_denials_page_uploads_colours_deadlines_and_the_dashboard_charts_the
     assert re.search(r'data-figure="authorization-share"><span class="dash-number">83%', html)
     assert "<title>Recovered (done): $1,500.00</title>" in html
     assert "<title>Denied: authorization: 10 (71%)</title>" in html
-    assert "<title>No authorization: 4 (" in html
-    assert "<title>Medicare" in html and "<title>Acme Health (synthetic demo): 5 (" in html
+    assert "<title>No authorization: 4 · $" in html
+    assert "<title>Medicare" in html and "<title>Acme Health (synthetic demo): 5 · $" in html
     assert "SYNMEM" not in html and "Testpatient" not in html

@@ -136,11 +136,11 @@ def denial_charts(d: DenialFigures) -> dict[str, Chart]:
         ("Dismissed", float(d.dismissed), _dollars(d.dismissed), "cancelled"),
     ]
     by_cause = [
-        (g.label, float(g.items), f"{g.items} ({_dollars(g.open_amount)} open)", "turnaround")
+        (g.label, float(g.items), f"{g.items} · {_dollars(g.open_amount)} open", "turnaround")
         for g in d.by_cause
     ]
     by_payer = [
-        (g.label, float(g.items), f"{g.items} ({_dollars(g.open_amount)} open)", "turnaround")
+        (g.label, float(g.items), f"{g.items} · {_dollars(g.open_amount)} open", "turnaround")
         for g in d.by_payer
     ]
     return {
