@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     # not listed is not sent PAS requests even if its pack lists fhir-pas (it needs registration).
     pas_endpoints: Annotated[dict[str, str], NoDecode] = {}
     pas_token: SecretStr | None = None  # a bearer token for the payers' PAS APIs
+    # Payer portals driven by SOPs (docs/portal-sops.md): "payer-id=sop-name@https://base,..."; the
+    # SOP `sop-name` submits (`sop-name-submit` when that exists) and `...-status` checks.
+    portals: Annotated[dict[str, str], NoDecode] = {}
     pas_timeout_seconds: float = 30.0
     # How often a submitted, undecided electronic request is asked about (278 inquiry/$inquire).
     inquiry_minutes: int = 60
@@ -131,6 +134,25 @@ class Settings(BaseSettings):
                         "entries separated by commas"
                     )
                 pairs[payer.strip()] = url.strip().rstrip("/")
+            return pairs
+        return value
+
+    @field_validator("portals", mode="before")
+    @classmethod
+    def _portal_pairs(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = {}
+            for item in (part.strip() for part in value.split(",")):
+                if not item:
+                    continue
+                payer, sep, target = item.partition("=")
+                sop, at, url = target.partition("@")
+                if not sep or not at or not payer.strip() or not sop.strip() or not url.strip():
+                    raise ValueError(
+                        "PRECERT_PORTALS must look like payer-id=sop-name@https://portal.example, "
+                        "entries separated by commas"
+                    )
+                pairs[payer.strip()] = f"{sop.strip()}@{url.strip().rstrip('/')}"
             return pairs
         return value
 
@@ -237,6 +259,12 @@ def channel_problems(settings: Settings) -> list[str]:
     for payer, url in settings.pas_endpoints.items():
         if not url.startswith(("http://", "https://")):
             problems.append(f"PRECERT_PAS_ENDPOINTS: {payer}'s address must be an http(s) URL")
+    for payer, target in settings.portals.items():
+        sop, _, url = target.partition("@")
+        if not sop or not url.startswith(("http://", "https://")):
+            problems.append(
+                f"PRECERT_PORTALS: {payer}'s entry must be sop-name@https://portal.example"
+            )
     if settings.inquiry_minutes < 1:
         problems.append("PRECERT_INQUIRY_MINUTES must be at least 1")
     return problems

@@ -204,7 +204,7 @@ def test_an_unknown_channel_is_refused_with_the_channels_there_are(
     with pytest.raises(ChannelMisconfigured) as refused:
         submit_request(fax_ctx, alice, request_id, channel="carrier-pigeon")
     assert refused.value.message == (
-        "channel: 'carrier-pigeon' is not a channel; use one of fax, fhir-pas, manual, x12."
+        "channel: 'carrier-pigeon' is not a channel; use one of fax, fhir-pas, manual, portal, x12."
     )
     assert requests.get_request(fax_ctx, alice, request_id).request.status is Status.READY
 

@@ -9,7 +9,7 @@ Channels never import services or store: everything they need arrives in the Sub
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
@@ -40,6 +40,16 @@ class Destination:
     pended: str = ""
 
 
+class PortalAccess(Protocol):
+    """What a portal run may ask about a credential its SOP names: the login, an authenticator
+    code, the code the portal emailed. The service hands one in (the vault, leased for the run);
+    channels never read the vault themselves."""
+
+    def login(self, name: str) -> tuple[str, str]: ...
+    def totp(self, name: str) -> str: ...
+    def email_code(self, name: str, sender: str) -> str: ...
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class Submission:
     """Everything a channel needs to send one request once.
@@ -56,6 +66,11 @@ class Submission:
     payer_name: str = ""
     organization_name: str = ""
     details: Mapping[str, str] = field(default_factory=dict)
+    # A portal run's credentials (None for channels that need none).
+    access: PortalAccess | None = None
+    # Called right before an irreversible click (the portal's submit); it must be durable when it
+    # returns, and if it raises the click never happens.
+    before_irreversible: Callable[[], None] | None = None
 
     def __repr__(self) -> str:  # the request holds PHI
         return (

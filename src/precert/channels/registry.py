@@ -5,7 +5,8 @@ requirement answer) list the payer's ways in, in order of preference; the first 
 channel for, and is set up to use, wins, unless the caller names one. A pack's "phone" is done by a
 person: `manual`. The electronic channels need settings a pack cannot give: `x12` a clearinghouse
 (PRECERT_X12_URL or PRECERT_X12_DROP_DIR), `fhir-pas` the payer's registered FHIR endpoint
-(PRECERT_PAS_ENDPOINTS); without them the payer's next way in is used.
+(PRECERT_PAS_ENDPOINTS), `portal` an SOP and the portal's address (PRECERT_PORTALS); without them
+the payer's next way in is used.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from precert.channels.fax.channel import FaxChannel, FaxIdentity
 from precert.channels.fax.outbox import OutboxFaxSender
 from precert.channels.fhir.channel import pas_channel
 from precert.channels.manual import ManualChannel
+from precert.channels.portal.channel import portal_channel
 from precert.channels.x12.channel import x12_channel
 from precert.config import Settings
 from precert.domain.authorizations import AuthorizationRequest
@@ -37,6 +39,7 @@ CHANNELS: Mapping[str, Factory] = {
     ),
     "x12": x12_channel,
     "fhir-pas": pas_channel,
+    "portal": portal_channel,
 }
 # A payer pack's channel type -> the registered channel that serves it.
 PACK_TYPES: Mapping[str, str] = {
@@ -44,8 +47,9 @@ PACK_TYPES: Mapping[str, str] = {
     "phone": "manual",
     "x12": "x12",
     "fhir-pas": "fhir-pas",
+    "portal": "portal",
 }
-ELECTRONIC = frozenset({"x12", "fhir-pas"})
+ELECTRONIC = frozenset({"x12", "fhir-pas", "portal"})
 
 
 def set_up(name: str, request: AuthorizationRequest, settings: Settings | None) -> bool:
@@ -57,6 +61,9 @@ def set_up(name: str, request: AuthorizationRequest, settings: Settings | None) 
         return False
     if name == "x12":
         return bool(settings.x12_url or settings.x12_drop_dir)
+    if name == "portal":  # an SOP and the portal's address for this payer (PRECERT_PORTALS)
+        sop, _, base_url = settings.portals.get(request.coverage.payer_id, "").partition("@")
+        return bool(sop and base_url)
     return request.coverage.payer_id in settings.pas_endpoints
 
 

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from precert.channels.base import (
     AnswerKind,
@@ -42,6 +42,7 @@ from precert.services.audit import SYSTEM, record
 from precert.services.authorization_requests import ENTITY, next_action, request_repository
 from precert.services.context import Context
 from precert.services.notifications import notify_decision
+from precert.services.portal_access import portal_access
 from precert.store.exchanges import AWAITING, SETTLED, Exchange, ExchangeRepository
 from precert.store.uow import UnitOfWork
 
@@ -210,7 +211,8 @@ def inquire(
     submission = submission_for(ctx, request, exchange)
     receipt = Receipt.from_dict(exchange.receipt)
     try:
-        answer = channel.check(submission, receipt)
+        with portal_access(ctx, organization_id) as access:  # a portal's status SOP logs in
+            answer = channel.check(replace(submission, access=access), receipt)
     except PayerRejected as refused:
         return _refused(ctx, request, exchange, refused, now)
     except ChannelError as failed:

@@ -6,17 +6,25 @@ channel outside any database transaction; then record `submitted` with the recei
 "<request id>-<attempt>" and an attempt only advances after a recorded failure, so a retry after a
 crash reuses the key and the channel (the fax outbox refuses a reference it has) returns the first
 receipt instead of sending again. A failure goes on the timeline and flags needs_attention.
+
+A portal run gets the vault's credentials (leased for the run) and a `before_irreversible` that
+writes "portal_submit_clicking" in its own transaction right before the one submit click. When the
+timeline holds such a record and the request was not recorded as submitted (a failure after the
+click, or a crash), the click may have reached the portal: the next submit first asks the portal
+(the status SOP, `channel.check`) and records the answer it has instead of submitting again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from precert.channels.base import Channel, Destination, Receipt, Submission, SubmittedDocument
 from precert.channels.manual import ManualSubmission, manual_note
+from precert.channels.portal.channel import PortalHandOver
 from precert.channels.registry import channel_named, choose
 from precert.domain.authorizations import (
     AuthorizationRequest,
@@ -44,11 +52,13 @@ from precert.services.payer_exchanges import (
     payer_name,
     record_exchange,
 )
+from precert.services.portal_access import portal_access
 from precert.store.accounts import OrganizationRepository
 from precert.store.uow import UnitOfWork
 
 STARTED = "submission_started"
 FAILED = "submission_failed"
+CLICKING = "portal_submit_clicking"  # written right before a portal's submit click
 # needs_attention reasons this module sets start with this, so a later success clears them.
 ATTENTION_PREFIX = "Submission failed"
 
@@ -71,6 +81,10 @@ class _Plan:
     channel: Channel
     submission: Submission
     attempt: int
+    # A click recorded earlier with no submission recorded after it: ask the portal first.
+    in_doubt: bool = False
+    # Set once this attempt recorded CLICKING (the click may have happened).
+    clicking: list[dt.datetime] = field(default_factory=list)
 
 
 def submit_request(
@@ -94,12 +108,58 @@ def submit_request(
         return earlier
     name = "manual" if details is not None and channel is None else channel
     plan = _prepare(ctx, actor, request_id, name, details, idempotency_key)
-    try:
-        receipt = plan.channel.submit(plan.submission)
-    except PrecertError as failure:
-        _record_failure(ctx, actor, plan, failure)
-        raise
-    return _record_success(ctx, actor, plan, receipt, idempotency_key)
+    with _portal_run(ctx, actor, plan) as run:
+        try:
+            receipt = _settled(ctx, run) if run.in_doubt else None
+            if receipt is None:
+                receipt = run.channel.submit(run.submission)
+        except PrecertError as failure:
+            _record_failure(ctx, actor, run, failure)
+            raise
+    return _record_success(ctx, actor, run, receipt, idempotency_key)
+
+
+@contextmanager
+def _portal_run(ctx: Context, actor: Requester, plan: _Plan) -> Iterator[_Plan]:
+    """For the portal channel: the plan with the vault's credentials (released after the run)
+    and the durable before-the-click callback; any other channel's plan as it is."""
+    if plan.channel.name != "portal":
+        yield plan
+        return
+    with portal_access(ctx, actor.organization_id) as access:
+        submission = replace(
+            plan.submission, access=access, before_irreversible=_clicking(ctx, actor, plan)
+        )
+        yield replace(plan, submission=submission)
+
+
+def _clicking(ctx: Context, actor: Requester, plan: _Plan) -> Callable[[], None]:
+    """The callback writing CLICKING in its own transaction; the click waits for its commit."""
+
+    def before_irreversible() -> None:
+        at = ctx.now()
+        data = {"channel": plan.channel.name, "attempt": plan.attempt}
+        data["key"] = plan.submission.idempotency_key
+        with ctx.uow() as uow:
+            repo = request_repository(ctx, uow)
+            status = repo.get(actor.organization_id, plan.request.id).status
+            event = TimelineEvent(at, actor.email, CLICKING, status, status, "", data)
+            repo.add_event(actor.organization_id, plan.request.id, event)
+            uow.commit()
+        plan.clicking.append(at)
+
+    return before_irreversible
+
+
+def _settled(ctx: Context, plan: _Plan) -> Receipt | None:
+    """The portal's answer on a submission in doubt (a receipt saying so), or None when the
+    portal has no such request and it is safe to submit."""
+    at = ctx.now()
+    answer = plan.channel.check(plan.submission, Receipt(plan.channel.name, "", at))
+    if answer is None:
+        return None
+    details = {"settled_by": "status check", "outcome": answer.kind.value}
+    return Receipt(plan.channel.name, answer.reference, at, details, answer)
 
 
 def _prepare(
@@ -121,6 +181,7 @@ def _prepare(
         channel = channel_named(name, ctx.settings, clock=ctx.now)
         timeline = repo.timeline(actor.organization_id, request_id)
         attempt = 1 + sum(1 for event in timeline if event.kind == FAILED)
+        in_doubt = _click_in_doubt(timeline)
         key = f"{request_id}-{attempt}"
         if channel.transmits:
             data = {"channel": name, "attempt": attempt, "key": key}
@@ -143,7 +204,17 @@ def _prepare(
         organization_name=organization.name if organization is not None else "",
         details=facts,
     )
-    return _Plan(request, channel, submission, attempt)
+    return _Plan(request, channel, submission, attempt, in_doubt)
+
+
+def _click_in_doubt(timeline: list[TimelineEvent]) -> bool:
+    """Whether a portal click was recorded after the request's last recorded submission."""
+    for event in reversed(timeline):
+        if event.kind == Event.SUBMIT.value:
+            return False
+        if event.kind == CLICKING:
+            return True
+    return False
 
 
 def _record_success(
@@ -203,7 +274,13 @@ def _record_failure(ctx: Context, actor: Requester, plan: _Plan, failure: Precer
         "error": type(failure).__name__,
         "retryable": failure.retryable,
     }
+    if plan.clicking:  # the next submit asks the portal before submitting again
+        data["may_have_submitted"] = True
     what = "try again" if failure.retryable else "fix the cause, then submit again"
+    if isinstance(failure, PortalHandOver):  # the SOP stopped for a person: no retry will do
+        data["person_must_take_over"] = True
+        data["screenshot"] = failure.screenshot or ""
+        what = "a person must take over on the portal, then record what happened"
     reason = f"{ATTENTION_PREFIX} through {name}: {failure.message} ({what})"
     with ctx.uow() as uow:
         repo = request_repository(ctx, uow)

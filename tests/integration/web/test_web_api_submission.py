@@ -138,5 +138,5 @@ def test_an_unknown_channel_answers_503_naming_the_channels(site: Site) -> None:
     )
     assert refused.status_code == 503
     assert refused.json()["message"] == (
-        "channel: 'telegraph' is not a channel; use one of fax, fhir-pas, manual, x12."
+        "channel: 'telegraph' is not a channel; use one of fax, fhir-pas, manual, portal, x12."
     )
