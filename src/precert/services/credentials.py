@@ -419,7 +419,8 @@ def _candidates(
             continue  # the closing ")" of each message arrives as its own bytes element
         match = _INTERNALDATE.search(item[0])
         arrived = _internaldate(match.group(1)) if match else None
-        if arrived is not None and arrived >= since:
+        # INTERNALDATE has whole seconds: a code sent in the run's first second still counts.
+        if arrived is not None and arrived >= since.replace(microsecond=0):
             found.append((arrived, position, item[1]))
     # Newest first; within one second, the later UID (fetched later) is the newer message.
     return [(arrived, raw) for arrived, _, raw in sorted(found, reverse=True)]

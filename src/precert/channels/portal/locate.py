@@ -3,9 +3,10 @@
 `locate(scope, label, kind=...)` tries the strategies in a fixed order and the first that finds
 anything decides: role + accessible name, label, placeholder/title, the label normalised (a
 trailing ":" or "*" removed, case and spacing ignored), the text next to the field (same row to
-the right, else just below, by bounding boxes), and for clicks the button text. More than one
-visible match is `AmbiguousElement` (we never pick the first); none is `ElementNotFound`. Both
-carry a screenshot path from the `shoot` callback the runner passes (it masks PHI first).
+the right, else just below, by bounding boxes; for a checkbox, words to its right come first),
+and for clicks the button text. More than one visible match is `AmbiguousElement` (we never pick
+the first); none is `ElementNotFound`. Both carry a screenshot path from the `shoot` callback the
+runner passes (it masks PHI first).
 
 What belongs here: finding elements and scopes ("in the section", "in the row containing"),
 reading the text after a label and a table. Acting on elements and the step order live in
@@ -173,6 +174,7 @@ def _tagged(root: Locator, strategy: str, label: str, kind: Kind) -> Locator:
             "controls": CONTROLS[kind],
             "token": token,
             "margin": NEIGHBOUR_MARGIN_PX,
+            "leftFirst": kind == "checkbox",
         },
     )
     return root.locator(f'[data-precert-hit="{token}"]')
@@ -204,7 +206,8 @@ _NORMALISED_LABEL_JS = (
 )
 
 # The text next to a field: an element whose own text is the label; the nearest control on the
-# same row to its right wins, else the nearest one starting just below it.
+# same row to its right wins, else the nearest one starting just below it. For a checkbox the
+# nearest one on the same row to its LEFT comes first.
 _NEIGHBOUR_JS = (
     "(root, a) => {"
     + _JS_NORMALISE
@@ -224,7 +227,18 @@ _NEIGHBOUR_JS = (
     range.selectNodeContents(el);
     const t = range.getBoundingClientRect();
     let best = null, bestDistance = Infinity;
-    for (const c of controls) {
+    // A checkbox's words usually follow it ("[x] I certify ..."): its left neighbour first.
+    if (a.leftFirst) {
+      for (const c of controls) {
+        const r = c.getBoundingClientRect();
+        const middle = (r.top + r.bottom) / 2;
+        if (middle >= t.top && middle <= t.bottom && r.right <= t.left + 2) {
+          const d = t.left - r.right;
+          if (d < bestDistance) { best = c; bestDistance = d; }
+        }
+      }
+    }
+    for (const c of best === null ? controls : []) {
       const r = c.getBoundingClientRect();
       const middle = (r.top + r.bottom) / 2;
       if (middle >= t.top && middle <= t.bottom && r.left >= t.right - 2) {

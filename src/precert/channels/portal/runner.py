@@ -2,7 +2,8 @@
 
 `run_workflow` walks the step tree in order, checks the handlers ("Whenever the page shows T,
 click X") before every step, finds elements with locate.py (never CSS paths) and records each
-step (line, kind, text, strategy, seconds, status); secrets are never recorded. The submit is
+step (line, kind, text, strategy, seconds, status); secrets are never recorded. Handlers also run
+during an action (Playwright locator handlers), for a pop-up that appears mid-step. The submit is
 special: the element is found, `about_to_submit()` (the durable record) runs, then ONE click that
 is never retried. Self-healing (reloading a page that failed to load, once) happens only before
 the submit. Screenshots mask PHI fields (member id, names, date of birth) at capture time.
@@ -23,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from precert.channels.portal import locate as loc
-from precert.channels.portal.workflow import Ref, Step, Workflow, interpolate, resolve
+from precert.channels.portal.workflow import Handler, Ref, Step, Workflow, interpolate, resolve
 from precert.errors import (
     ChannelError,
     ChannelMisconfigured,
@@ -219,11 +220,13 @@ class _Run:
     steps: list[StepRecord] = field(default_factory=list)
     screenshots: list[str] = field(default_factory=list)
     submitted: bool = False
+    dismissing: bool = False  # a handler is clicking its button now
 
     def execute(self) -> RunResult:
         self.values = dict(self.inputs)
         for name in self.workflow.header.credentials:
             self.values[name] = _Secret(self.credentials, name)
+        self._watch_overlays()
         outcome, reason = "completed", None
         try:
             self._steps(self.workflow.steps)
@@ -272,17 +275,43 @@ class _Run:
 
     def _handlers(self) -> None:
         for handler in self.workflow.handlers:
-            if not self._shows(handler.text):
-                continue
+            if self._shows(handler.text):
+                self._dismiss(handler)
+
+    def _watch_overlays(self) -> None:
+        """Handlers also run DURING an action: a pop-up that appears after the check before a step
+        (a session warning on a timer) would otherwise cover the element the step clicks.
+        Playwright runs a locator handler before each actionability check; the action then goes
+        ahead. Not while a handler is already dismissing (its own click is an action too)."""
+        for handler in self.workflow.handlers:
+            shown = self._shown(handler.text)
+            self.page.add_locator_handler(
+                shown, lambda _=None, h=handler: self._dismiss(h), no_wait_after=True
+            )
+
+    def _shown(self, text: str) -> Locator:
+        return self.page.get_by_text(text).filter(visible=True).first
+
+    def _dismiss(self, handler: Handler) -> None:
+        if self.dismissing:
+            return
+        self.dismissing = True
+        try:
             started = self.clock()
             found = self._locate(handler.click, kind="click")
             found.locator.click()
-            self.steps.append(
-                StepRecord(
-                    handler.line, "handler", f'Whenever the page shows "{handler.text}", '
-                    f'click "{handler.click}"', found.strategy, self.clock() - started, "handled",
-                )
-            )  # fmt: skip
+            # Gone before the run goes on (a pop-up closed by a form post comes back without it).
+            expect(self._shown(handler.text)).to_be_hidden(
+                timeout=self.settings.locate_timeout_seconds * 1000
+            )
+        finally:
+            self.dismissing = False
+        self.steps.append(
+            StepRecord(
+                handler.line, "handler", f'Whenever the page shows "{handler.text}", '
+                f'click "{handler.click}"', found.strategy, self.clock() - started, "handled",
+            )
+        )  # fmt: skip
 
     # -- helpers -----------------------------------------------------------------------------------
 
