@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from precert.config import Settings
 from precert.services.context import Context, build_context
@@ -100,3 +101,28 @@ def any_ctx(any_settings: Settings) -> Iterator[Context]:
     context = build_context(any_settings, today=lambda: TODAY)
     yield context
     context.engine.dispose()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, ONE per test process: Playwright's sync API keeps its event loop
+    running while it is open, so a second `sync_playwright()` in the same thread would fail.
+    Every browser test takes this one and opens its own context."""
+    if not CHROMIUM.exists():
+        missing_service(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

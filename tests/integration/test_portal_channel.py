@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI, Request, Response
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser
 from tests.integration.web.live_server import WEB_PACK, serving
 from tests.support.requests import NOW, WEB_PAYER_DOCUMENTS, pdf_document, web_payer_body
 
@@ -34,7 +34,7 @@ from precert.channels.base import (
     SubmittedDocument,
 )
 from precert.channels.portal import channel as portal
-from precert.channels.portal.runner import CHROMIUM, CHROMIUM_ARGS, BrowserSettings
+from precert.channels.portal.runner import BrowserSettings
 from precert.channels.registry import channel_named
 from precert.domain.authorizations import Status
 from precert.errors import PrecertError
@@ -97,18 +97,13 @@ def counting(app: FastAPI, posts: list[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[None]:
-    """ONE Chromium for the module, shared by every portal run (a new context per run)."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=list(CHROMIUM_ARGS), headless=True
-        )
-        portal.use_browser(BrowserSettings(browser=browser, locate_timeout_seconds=5.0))
-        try:
-            yield
-        finally:
-            portal.use_browser(None)
-            browser.close()
+def chromium(browser: Browser) -> Iterator[None]:
+    """The process's Chromium (tests/conftest.py), shared by every portal run of the module."""
+    portal.use_browser(BrowserSettings(browser=browser, locate_timeout_seconds=5.0))
+    try:
+        yield
+    finally:
+        portal.use_browser(None)
 
 
 @dataclass

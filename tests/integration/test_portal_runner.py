@@ -15,13 +15,11 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 from tests.integration.web.live_server import serving
 
 from precert.channels.portal.locate import AmbiguousElement, ElementNotFound
 from precert.channels.portal.runner import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     BrowserSettings,
     HandOver,
     RunResult,
@@ -200,14 +198,6 @@ def portal() -> Iterator[tuple[str, FastAPI]]:
     app = portal_app()
     with serving(app) as url:
         yield url, app
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
-        yield chromium
-        chromium.close()
 
 
 class FakeVault:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from tests.integration.test_credentials import (  # noqa: F401  (imap_server is a fixture)
     IMAP_PASSWORD,
     IMAP_USER,
@@ -474,16 +474,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 CONTROL = "*[self::input or self::select or self::textarea]"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 def beside(label: str) -> str:

@@ -20,8 +20,7 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from tests.conftest import missing_service
+from playwright.sync_api import Browser, Page, expect
 from tests.integration.web.live_server import serving
 
 from precert.channels.portal.sop import compile_sop
@@ -503,16 +502,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        missing_service(f"Chromium is not installed at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_a_browser_walks_the_wizard_by_role_and_label(browser: Browser, tmp_path: Path) -> None:

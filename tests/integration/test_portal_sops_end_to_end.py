@@ -14,16 +14,16 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
 from fastapi import Request
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 from pydantic import SecretStr
-from tests.conftest import TODAY, missing_service
+from tests.conftest import TODAY
 from tests.integration.test_credentials import (  # noqa: F401  (imap_server is a fixture)
     IMAP_PASSWORD,
     IMAP_USER,
@@ -34,8 +34,6 @@ from tests.integration.web.live_server import serving
 from typer.testing import CliRunner, Result
 
 from precert.channels.portal.runner import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     BrowserSettings,
     HandOver,
     RunResult,
@@ -71,16 +69,6 @@ MODERN_SUBMIT = workflow("modern-wizard-submit")
 MODERN_STATUS = workflow("modern-wizard-status")
 LEGACY_SUBMIT = workflow("legacy-portal-submit")
 LEGACY_STATUS = workflow("legacy-portal-status")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        missing_service(f"Chromium not found at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
