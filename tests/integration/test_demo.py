@@ -8,6 +8,7 @@ import pytest
 
 from precert.domain.authorizations import Status
 from precert.errors import PermissionDenied
+from precert.portal_sim.modern.app import DEMO_TOTP_SECRET, DEMO_USERS
 from precert.security import totp
 from precert.services import authorization_requests as requests
 from precert.services import claims_scrub
@@ -15,6 +16,7 @@ from precert.services.accounts import verify_login
 from precert.services.audit import events_for
 from precert.services.authorization_records import organization_actor
 from precert.services.context import Context
+from precert.services.credentials import lease, list_credentials, login, release, totp_code
 from precert.services.dashboard import dashboard
 from precert.services.demo import DEMO_ORG, DEMO_PASSWORD, LIFECYCLES, TOTP_USER, load_demo
 from precert.services.documents import checklist
@@ -78,11 +80,25 @@ def test_the_demo_covers_every_status_with_synthetic_patients_and_a_second_load_
     actor = verify_login(any_ctx, TOTP_USER, DEMO_PASSWORD, totp.code_at(secret, now), now=now)
     assert actor.email == TOTP_USER
 
+    # The vault holds the mock portal's demo login (what the portal accepts by default) under the
+    # name the shipped SOPs use.
+    assert first.portal_credential == "portal_login"
+    (vaulted,) = list_credentials(any_ctx, demo.organization_id)
+    assert (vaulted.name, vaulted.has_password, vaulted.has_totp) == ("portal_login", True, True)
+    assert lease(any_ctx, demo.organization_id, "portal_login", "demo-test") is not None
+    portal = login(any_ctx, demo.organization_id, "portal_login", holder="demo-test")
+    assert portal.password is not None
+    assert DEMO_USERS[portal.username] == portal.password.get_secret_value()
+    assert release(any_ctx, demo.organization_id, "portal_login", "demo-test")
+    code = totp_code(any_ctx, demo.organization_id, "portal_login", now)
+    assert code == totp.code_at(DEMO_TOTP_SECRET, now)
+
     audited = len(events_for(any_ctx, specialist.organization_id, limit=100_000))
     again = load_demo(any_ctx)
     assert (again.created_requests, again.existing_requests) == (0, expected)
     assert (again.claims_scrubbed, again.recovery_items) == (0, 0)
-    assert (again.created_users, again.totp_uri) == ([], None)
+    assert (again.created_users, again.totp_uri, again.portal_credential) == ([], None, None)
+    assert [c.name for c in list_credentials(any_ctx, demo.organization_id)] == ["portal_login"]
     assert len(requests.list_requests(any_ctx, specialist)) == expected
     # Only the list just above is new in the audit trail: the second load changed nothing.
     assert len(events_for(any_ctx, specialist.organization_id, limit=100_000)) == audited + 1

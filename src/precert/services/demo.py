@@ -1,5 +1,6 @@
 """Demo data for `make run`: the organization "Demo Clinic", its four users and about forty
-synthetic requests across the shipped payers in every status, with realistic timelines.
+synthetic requests across the shipped payers in every status, with realistic timelines, and
+the vault login `portal_login` for mock portal (a) that `make run` starts (services.demo_portal).
 
 Everything goes through the same services a person's clicks do (create, documents, status
 changes, decisions, appeal, assignment, the follow-up sweep), on a stepping clock (`ctx.now`), so
@@ -31,6 +32,8 @@ from precert.services.accounts import (
 from precert.services.authorization_requests import request_repository, required_documents
 from precert.services.context import Context
 from precert.services.demo_billing import load_billing
+from precert.services.demo_portal import CREDENTIAL as PORTAL_CREDENTIAL
+from precert.services.demo_portal import ensure_portal_login
 from precert.services.documents import upload_document
 from precert.services.submission import submit_request
 from precert.services.sweep import follow_up, sweep
@@ -90,7 +93,8 @@ LIFECYCLES: dict[str, tuple[int, tuple[tuple[str, float], ...]]] = {
 
 @dataclass
 class DemoResult:
-    """What a load did; `totp_uri` only when the specialist's authenticator was set up now."""
+    """What a load did; `totp_uri` only when the specialist's authenticator was set up now;
+    `portal_credential` when the mock portal's login was added to the vault now."""
 
     organization: str
     created_users: list[str] = field(default_factory=list)
@@ -101,6 +105,7 @@ class DemoResult:
     recovery_items: int = 0
     totp_uri: str | None = None
     totp_code: str | None = None
+    portal_credential: str | None = None
 
 
 def load_demo(ctx: Context, *, org: str = DEMO_ORG) -> DemoResult:
@@ -114,6 +119,8 @@ def load_demo(ctx: Context, *, org: str = DEMO_ORG) -> DemoResult:
     _ensure_accounts(ctx, org, result)
     specialist = _actor(ctx, TOTP_USER)
     admin = _actor(ctx, USERS[0][0])
+    if ensure_portal_login(ctx, admin.organization_id, actor=admin.user_id):
+        result.portal_credential = PORTAL_CREDENTIAL
     wall = ctx.now()
     plan = list(_plan(wall))
     existing = _keyed(ctx, specialist.organization_id, [item.key for item in plan])
