@@ -202,6 +202,22 @@ def test_modern_submit_and_status_sops_reach_every_outcome(
     assert all("enter_totp" in kinds(result) for result in (approved, denied))
 
 
+def test_a_request_without_documents_is_handed_to_a_person_before_anything_is_submitted(
+    browser: Browser, ctx: Context, modern_login: str, tmp_path: Path
+) -> None:
+    app = create_modern_portal(
+        tmp_path / "portal-a", totp_secret=TOTP_SECRET, users={MODERN_USER: MODERN_PASSWORD}
+    )
+    with serving(app) as url, pytest.raises(HandOver) as handed:
+        run(
+            browser, ctx, modern_login, MODERN_SUBMIT, url,
+            request("K-NODOCS", "XJH400126", "Imaging", "72148", []), tmp_path / "runs" / "n",
+        )  # fmt: skip
+
+    assert handed.value.reason.startswith("The portal needs at least one clinical document")
+    assert "submit" not in [step.kind for step in handed.value.steps]
+
+
 def test_a_session_warning_mid_wizard_is_dismissed_and_the_request_is_submitted_once(
     browser: Browser, ctx: Context, modern_login: str, documents: list[str], tmp_path: Path
 ) -> None:

@@ -509,8 +509,6 @@ class _Run:
     def _missing(self, step: Step, what: str) -> PortalChanged:
         path = self._shoot(f"line {step.line} {step.kind}")
         message = f"line {step.line}: {what}; the portal may have changed"
-        if path:
-            message += f". Screenshot: {path}"
         return loc._error(loc.ElementNotFound, message, "text_not_found", path)  # type: ignore[no-any-return]
 
     def _do_read_text(self, step: Step) -> tuple[str | None, str]:
