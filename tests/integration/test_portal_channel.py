@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import re
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -214,9 +215,10 @@ def test_a_hand_over_asks_a_person_to_take_over_with_the_screenshot(setup: Setup
     # A site's own SOP (the data directory's portal-sops win over the shipped ones) that hands
     # over on the review page.
     shipped = portal.SHIPPED_SOPS / "modern-wizard-submit.md"
-    text = shipped.read_text(encoding="utf-8").replace(
-        '25. Check "I confirm the information is accurate"',
-        '25. Hand over to a person "A person reviews this one"',
+    text = re.sub(
+        r'(\d+)\. Check "I confirm the information is accurate"',
+        r'\1. Hand over to a person "A person reviews this one"',
+        shipped.read_text(encoding="utf-8"),
     )
     own = setup.ctx.settings.data_dir / "portal-sops" / "modern-wizard-submit.md"
     own.parent.mkdir(parents=True, exist_ok=True)

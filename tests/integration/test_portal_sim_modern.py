@@ -459,6 +459,8 @@ def test_every_label_and_text_of_the_shipped_sops_is_on_the_portal(
             reference = text_after(user.submit().text, "Reference number")
             pages += [user.page.text, user.get(f"/requests/{reference}").text]
         pages.append(user.wizard_to_review("MEM-1").text)  # the duplicate warning
+        user.get("/wizard/attachments")
+        pages.append(user.send("/wizard/attachments", {}).text)  # "attach at least one document"
         pages += [user.get("/status").text, user.get("/status", your_reference="MEM-1").text]
         pages.append(user.get("/status", your_reference="nothing").text)
     forms = [read_form(page) for page in pages]
