@@ -25,7 +25,12 @@ from precert.domain.authorizations import (
     TimelineEvent,
     apply,
 )
-from precert.domain.determinations import Determination, event_for, validate_determination
+from precert.domain.determinations import (
+    Determination,
+    event_for,
+    standing_determination,
+    validate_determination,
+)
 from precert.domain.followups import SERVICE_SOON_DAYS, decision_due, work_items
 from precert.errors import Conflict, InvalidInput, InvalidTransition, Issue, PermissionDenied
 from precert.security.blind_index import BlindIndex
@@ -345,6 +350,20 @@ def record_determination(
     changed = _change(ctx, actor, request_id, at, change, lambda: holder[0] if holder else None)
     notify_decision(ctx, changed, at=at)  # logged after the commit; the worker sends them
     return changed
+
+
+def standing_decision(
+    repo: RequestRepository, request: AuthorizationRequest, today: dt.date
+) -> Determination | None:
+    """The decision in force on the request's timeline, if any (an unreadable old record counts
+    as none: callers then work without its approval window)."""
+    stored = standing_determination(repo.timeline(request.organization_id, request.id))
+    if stored is None:
+        return None
+    try:
+        return parse_determination(stored, today=today)
+    except InvalidInput:
+        return None
 
 
 def required_documents(request: AuthorizationRequest) -> list[str]:

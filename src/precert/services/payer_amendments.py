@@ -27,7 +27,6 @@ from precert.domain.authorizations import (
 from precert.domain.determinations import (
     Determination,
     Outcome,
-    standing_determination,
     validate_determination,
 )
 from precert.errors import ChannelMisconfigured, InvalidInput, Issue, PayerRejected
@@ -39,12 +38,11 @@ from precert.services.authorization_requests import (
     next_action,
     request_repository,
     require_changer,
+    standing_decision,
 )
 from precert.services.context import Context
 from precert.services.payer_exchanges import submission_for
-from precert.services.request_payloads import parse_determination
 from precert.store.exchanges import Exchange, ExchangeRepository
-from precert.store.requests import RequestRepository
 from precert.store.uow import UnitOfWork
 
 EXTENSION_APPROVED = "extension_approved"
@@ -213,20 +211,8 @@ def _load(ctx: Context, actor: Requester, request_id: str) -> _AtPayer:
         repo = request_repository(ctx, uow)
         request = repo.get(actor.organization_id, request_id)
         exchange = ExchangeRepository(uow.session).latest(actor.organization_id, request_id)
-        determination = _latest_determination(repo, request, ctx.today())
+        determination = standing_decision(repo, request, ctx.today())
     return _AtPayer(request, exchange, determination)
-
-
-def _latest_determination(
-    repo: RequestRepository, request: AuthorizationRequest, today: dt.date
-) -> Determination | None:
-    stored = standing_determination(repo.timeline(request.organization_id, request.id))
-    if stored is None:
-        return None
-    try:
-        return parse_determination(stored, today=today)
-    except InvalidInput:
-        return None
 
 
 def _number(found: _AtPayer) -> str:

@@ -15,19 +15,17 @@ from precert.domain.authorizations import (
     TimelineEvent,
     flag_attention,
 )
-from precert.domain.determinations import Determination, standing_determination
+from precert.domain.determinations import Determination
 from precert.domain.followups import work_items
-from precert.errors import InvalidInput
 from precert.services.audit import SYSTEM, record
 from precert.services.authorization_requests import (
     ENTITY,
     follow_up_moments,
     request_repository,
+    standing_decision,
 )
 from precert.services.context import Context
 from precert.services.notifications import plan_work_item
-from precert.services.request_payloads import parse_determination
-from precert.store.requests import RequestRepository
 from precert.store.uow import UnitOfWork
 
 # How many due requests one sweep hands out; the rest stay due and the next sweep takes them.
@@ -64,7 +62,7 @@ def follow_up(ctx: Context, organization_id: str, request_id: str, *, now: dt.da
     with ctx.uow() as uow:
         repo = request_repository(ctx, uow)
         request = repo.get(organization_id, request_id)
-        determination = _determination(repo, request, ctx.today())
+        determination = standing_decision(repo, request, ctx.today())
         items = work_items(request, now=now, determination=determination)
         changed, event = request, None
         if items and request.needs_attention != items[0].message:
@@ -93,19 +91,6 @@ def next_action_after(
     moments = follow_up_moments(request, now, determination)
     future = [moment for moment in moments if moment > now]
     return min(future) if future else None
-
-
-def _determination(
-    repo: RequestRepository, request: AuthorizationRequest, today: dt.date
-) -> Determination | None:
-    """The decision in force on the timeline (for approval windows), if any."""
-    stored = standing_determination(repo.timeline(request.organization_id, request.id))
-    if stored is None:
-        return None
-    try:
-        return parse_determination(stored, today=today)
-    except InvalidInput:
-        return None  # an unreadable old record: follow up without its approval window
 
 
 def _audit(uow: UnitOfWork, request: AuthorizationRequest, reason: str, at: dt.datetime) -> None:
