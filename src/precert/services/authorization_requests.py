@@ -524,6 +524,28 @@ def request_repository(ctx: Context, uow: UnitOfWork) -> RequestRepository:
     )
 
 
+def audit_change(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    organization_id: str,
+    request_id: str,
+    at: dt.datetime,
+    reason: str,
+) -> None:
+    """Audit a change to one request (by a person, or SYSTEM for a payer's answer)."""
+    record(
+        uow,
+        actor=actor,
+        action="change",
+        entity=ENTITY,
+        entity_id=request_id,
+        organization_id=organization_id,
+        reason=reason,
+        at=at,
+    )
+
+
 def _audit(
     uow: UnitOfWork,
     actor: Requester,

@@ -30,10 +30,9 @@ from precert.domain.determinations import (
     validate_determination,
 )
 from precert.errors import ChannelMisconfigured, InvalidInput, Issue, PayerRejected
-from precert.services.audit import record
 from precert.services.authorization_requests import (
-    ENTITY,
     Requester,
+    audit_change,
     cancel_request,
     next_action,
     request_repository,
@@ -43,7 +42,6 @@ from precert.services.authorization_requests import (
 from precert.services.context import Context
 from precert.services.payer_exchanges import submission_for
 from precert.store.exchanges import Exchange, ExchangeRepository
-from precert.store.uow import UnitOfWork
 
 EXTENSION_APPROVED = "extension_approved"
 EXTENSION_DENIED = "extension_denied"  # in NOT_STANDING: the approval stands as it was
@@ -100,7 +98,14 @@ def cancel_with_payer(
         repo.save(changed, next_action_at=next_action(changed, at))
         repo.add_event(actor.organization_id, request_id, event)
         ExchangeRepository(uow.session).settle(actor.organization_id, request_id, at=at)
-        _audit(uow, actor, request_id, at, f"cancelled at the payer via {exchange.channel}")
+        audit_change(
+            uow,
+            actor=actor.email,
+            organization_id=actor.organization_id,
+            request_id=request_id,
+            at=at,
+            reason=f"cancelled at the payer via {exchange.channel}",
+        )
         uow.commit()
     return changed
 
@@ -191,7 +196,14 @@ def _record_extension(
         repo.save(request, next_action_at=next_action(request, at, latest))
         for event in events:
             repo.add_event(actor.organization_id, request_id, event)
-        _audit(uow, actor, request_id, at, f"extension via {channel}: {events[0].kind}")
+        audit_change(
+            uow,
+            actor=actor.email,
+            organization_id=actor.organization_id,
+            request_id=request_id,
+            at=at,
+            reason=f"extension via {channel}: {events[0].kind}",
+        )
         uow.commit()
     return request
 
@@ -217,18 +229,3 @@ def _load(ctx: Context, actor: Requester, request_id: str) -> _AtPayer:
 
 def _number(found: _AtPayer) -> str:
     return found.determination.authorization_number if found.determination else ""
-
-
-def _audit(
-    uow: UnitOfWork, actor: Requester, request_id: str, at: dt.datetime, reason: str
-) -> None:
-    record(
-        uow,
-        actor=actor.email,
-        action="change",
-        entity=ENTITY,
-        entity_id=request_id,
-        organization_id=actor.organization_id,
-        reason=reason,
-        at=at,
-    )

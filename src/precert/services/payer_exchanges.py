@@ -38,8 +38,8 @@ from precert.domain.authorizations import (
 )
 from precert.domain.determinations import event_for, validate_determination
 from precert.errors import ChannelError, NotFound, PayerRejected
-from precert.services.audit import SYSTEM, record
-from precert.services.authorization_requests import ENTITY, next_action, request_repository
+from precert.services.audit import SYSTEM
+from precert.services.authorization_requests import audit_change, next_action, request_repository
 from precert.services.context import Context
 from precert.services.notifications import notify_decision
 from precert.services.portal_access import portal_access
@@ -264,7 +264,14 @@ def land(
             repo.save(landed.request, next_action_at=next_action(landed.request, at))
             for event in landed.events:
                 repo.add_event(organization_id, request_id, event)
-            _audit(uow, landed.request, at, f"payer answer ({source}): {answer.kind.value}")
+            audit_change(
+                uow,
+                actor=SYSTEM,
+                organization_id=organization_id,
+                request_id=request_id,
+                at=at,
+                reason=f"payer answer ({source}): {answer.kind.value}",
+            )
         if landed.decided or landed.request.status not in (Status.SUBMITTED, Status.PENDED):
             exchanges.settle(organization_id, request_id, at=at)
         elif exchange_key is not None:
@@ -412,19 +419,6 @@ def payer_name(ctx: Context, payer_id: str) -> str:
         return ctx.rulebook().pack(payer_id).name
     except (NotFound, KeyError):
         return payer_id
-
-
-def _audit(uow: UnitOfWork, request: AuthorizationRequest, at: dt.datetime, reason: str) -> None:
-    record(
-        uow,
-        actor=SYSTEM,
-        action="change",
-        entity=ENTITY,
-        entity_id=request.id,
-        organization_id=request.organization_id,
-        reason=reason,
-        at=at,
-    )
 
 
 __all__ = [
