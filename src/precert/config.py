@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     # Payer portals driven by SOPs (docs/portal-sops.md): "payer-id=sop-name@https://base,..."; the
     # SOP `sop-name` submits (`sop-name-submit` when that exists) and `...-status` checks.
     portals: Annotated[dict[str, str], NoDecode] = {}
+    # How long a paused portal run waits for a person's answer (a CAPTCHA, a page to confirm)
+    # before it ends as handed over; shorter than a credential's 15-minute lease.
+    portal_handover_minutes: float = 10.0
+    # Portal runs (browsers) one consumer runs at once, on the portal queue (docs/portal-runs.md).
+    portal_workers: int = 1
     pas_timeout_seconds: float = 30.0
     # How often a submitted, undecided electronic request is asked about (278 inquiry/$inquire).
     inquiry_minutes: int = 60
@@ -267,6 +272,10 @@ def channel_problems(settings: Settings) -> list[str]:
             )
     if settings.inquiry_minutes < 1:
         problems.append("PRECERT_INQUIRY_MINUTES must be at least 1")
+    if not 0 < settings.portal_handover_minutes < 15:
+        problems.append("PRECERT_PORTAL_HANDOVER_MINUTES must be above 0 and below 15")
+    if settings.portal_workers < 1:
+        problems.append("PRECERT_PORTAL_WORKERS must be at least 1")
     return problems
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
+from precert.channels.portal.record import RunObserver
 from precert.domain.authorizations import AuthorizationRequest
 from precert.domain.determinations import Determination
 
@@ -71,6 +72,9 @@ class Submission:
     # Called right before an irreversible click (the portal's submit); it must be durable when it
     # returns, and if it raises the click never happens.
     before_irreversible: Callable[[], None] | None = None
+    # Told about a portal run's steps, screenshots and trace, and asked when a person must look
+    # (None: a run without a person in the loop; see channels/portal/record.py).
+    observer: RunObserver | None = None
 
     def __repr__(self) -> str:  # the request holds PHI
         return (

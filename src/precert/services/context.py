@@ -30,6 +30,9 @@ class Context:
     today: Callable[[], dt.date] = dt.date.today
     # The wall clock as an aware UTC datetime; tests hand in a fixed or stepping one.
     now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    # Hands a queued portal run (its id) to the portal job queue; set by the entry point that
+    # runs a consumer (serve, worker). None: the worker's minute sweep picks queued runs up.
+    dispatch_portal_run: Callable[[str], None] | None = None
     _book: RuleBook | None = field(default=None, repr=False)
     _book_generation: int | None = field(default=None, repr=False)
     _book_checked: float = field(default=0.0, repr=False)

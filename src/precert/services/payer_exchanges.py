@@ -25,6 +25,7 @@ from precert.channels.base import (
     Submission,
 )
 from precert.channels.fhir.channel import notification_request_id, read_notification
+from precert.channels.portal.record import RunObserver
 from precert.channels.registry import channel_named, choose
 from precert.config import Settings
 from precert.domain.authorizations import (
@@ -198,10 +199,16 @@ def inquiries_due(
 
 
 def inquire(
-    ctx: Context, organization_id: str, request_id: str, *, now: dt.datetime
+    ctx: Context,
+    organization_id: str,
+    request_id: str,
+    *,
+    now: dt.datetime,
+    observer: RunObserver | None = None,
 ) -> AuthorizationRequest | None:
     """Ask the payer about the request's awaiting submission and land the answer; None when
-    nothing is awaited (decided meanwhile). The network call runs outside any transaction."""
+    nothing is awaited (decided meanwhile). The network call runs outside any transaction.
+    `observer` follows a portal's status run (services/portal_runs.py)."""
     with ctx.uow() as uow:
         exchange = ExchangeRepository(uow.session).awaiting(organization_id, request_id)
         if exchange is None:
@@ -212,7 +219,8 @@ def inquire(
     receipt = Receipt.from_dict(exchange.receipt)
     try:
         with portal_access(ctx, organization_id) as access:  # a portal's status SOP logs in
-            answer = channel.check(replace(submission, access=access), receipt)
+            asking = replace(submission, access=access, observer=observer)
+            answer = channel.check(asking, receipt)
     except PayerRejected as refused:
         return _refused(ctx, request, exchange, refused, now)
     except ChannelError as failed:

@@ -25,6 +25,7 @@ from typing import Any
 from precert.channels.base import Channel, Destination, Receipt, Submission, SubmittedDocument
 from precert.channels.manual import ManualSubmission, manual_note
 from precert.channels.portal.channel import PortalHandOver
+from precert.channels.portal.record import RunObserver
 from precert.channels.registry import channel_named, choose
 from precert.domain.authorizations import (
     AuthorizationRequest,
@@ -95,12 +96,13 @@ def submit_request(
     channel: str | None = None,
     details: ManualSubmission | None = None,
     idempotency_key: str | None = None,
+    observer: RunObserver | None = None,
 ) -> SubmissionResult:
     """Send a ready request through `channel` (the payer's first supported one when None;
     `manual` when a person gives `details`) and record it as submitted with the receipt.
 
     `idempotency_key` is the caller's: a repeat with the same key after a success answers the
-    first result and sends nothing.
+    first result and sends nothing. `observer` follows a portal run (services/portal_runs.py).
     """
     require_changer(actor, "change requests")
     earlier = _earlier_success(ctx, actor, request_id, idempotency_key)
@@ -108,7 +110,7 @@ def submit_request(
         return earlier
     name = "manual" if details is not None and channel is None else channel
     plan = _prepare(ctx, actor, request_id, name, details, idempotency_key)
-    with _portal_run(ctx, actor, plan) as run:
+    with _portal_run(ctx, actor, plan, observer) as run:
         try:
             receipt = _settled(ctx, run) if run.in_doubt else None
             if receipt is None:
@@ -120,7 +122,9 @@ def submit_request(
 
 
 @contextmanager
-def _portal_run(ctx: Context, actor: Requester, plan: _Plan) -> Iterator[_Plan]:
+def _portal_run(
+    ctx: Context, actor: Requester, plan: _Plan, observer: RunObserver | None
+) -> Iterator[_Plan]:
     """For the portal channel: the plan with the vault's credentials (released after the run)
     and the durable before-the-click callback; any other channel's plan as it is."""
     if plan.channel.name != "portal":
@@ -128,7 +132,10 @@ def _portal_run(ctx: Context, actor: Requester, plan: _Plan) -> Iterator[_Plan]:
         return
     with portal_access(ctx, actor.organization_id) as access:
         submission = replace(
-            plan.submission, access=access, before_irreversible=_clicking(ctx, actor, plan)
+            plan.submission,
+            access=access,
+            before_irreversible=_clicking(ctx, actor, plan),
+            observer=observer,
         )
         yield replace(plan, submission=submission)
 

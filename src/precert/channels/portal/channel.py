@@ -168,6 +168,7 @@ class PortalChannel:
                 browser=self._browser,
                 about_to_submit=about_to_click or _refuse_click,
                 artifacts_dir=folder,
+                observer=submission.observer,
                 clock=lambda: self._clock().timestamp(),
             )
         except HandOver as handover:

@@ -28,6 +28,7 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from precert.channels.portal import locate as loc
+from precert.channels.portal.record import RunObserver, StepRecord
 from precert.channels.portal.workflow import Handler, Ref, Step, Workflow, interpolate, resolve
 from precert.errors import (
     ChannelError,
@@ -74,26 +75,6 @@ class BrowserSettings:
     locate_timeout_seconds: float = 10.0
     wait_timeout_seconds: float = 15.0  # a `Wait for the text` without "up to N seconds"
     navigation_timeout_seconds: float = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class StepRecord:
-    line: int
-    kind: str
-    text: str
-    strategy: str | None
-    seconds: float
-    status: str  # ok, skipped, failed, healed, handled, stopped, submitted
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "line": self.line,
-            "kind": self.kind,
-            "text": self.text,
-            "strategy": self.strategy,
-            "seconds": round(self.seconds, 3),
-            "status": self.status,
-        }
 
 
 @dataclass
@@ -169,6 +150,7 @@ def run_workflow(
     about_to_submit: Callable[[], None] = lambda: None,
     artifacts_dir: Path,
     clock: Callable[[], float] = time.monotonic,
+    observer: RunObserver | None = None,
 ) -> RunResult:
     """Run `workflow` with `inputs` against the portal at `base_url`; see the module docstring."""
     settings = browser or BrowserSettings()
