@@ -205,10 +205,13 @@ def inquire(
     *,
     now: dt.datetime,
     observer: RunObserver | None = None,
+    holder: str | None = None,
 ) -> AuthorizationRequest | None:
     """Ask the payer about the request's awaiting submission and land the answer; None when
-    nothing is awaited (decided meanwhile). The network call runs outside any transaction.
-    `observer` follows a portal's status run (services/portal_runs.py)."""
+    nothing is awaited (decided meanwhile) or the payer has no answer yet. The network call runs
+    outside any transaction. `observer` follows a portal's status run (services/portal_runs.py),
+    `holder` is its credential-lease holder; with an observer a failed check is raised after it
+    was rescheduled, so the run can say what went wrong."""
     with ctx.uow() as uow:
         exchange = ExchangeRepository(uow.session).awaiting(organization_id, request_id)
         if exchange is None:
@@ -218,7 +221,7 @@ def inquire(
     submission = submission_for(ctx, request, exchange)
     receipt = Receipt.from_dict(exchange.receipt)
     try:
-        with portal_access(ctx, organization_id) as access:  # a portal's status SOP logs in
+        with portal_access(ctx, organization_id, holder) as access:  # a status SOP logs in
             asking = replace(submission, access=access, observer=observer)
             answer = channel.check(asking, receipt)
     except PayerRejected as refused:
@@ -231,6 +234,8 @@ def inquire(
                 exchange.key, at=now, next_check_at=now + _interval(ctx.settings)
             )
             uow.commit()
+        if observer is not None:
+            raise
         return None
     if answer is None:
         with ctx.uow() as uow:

@@ -79,9 +79,13 @@ class VaultAccess:
 
 
 @contextmanager
-def portal_access(ctx: Context, organization_id: str) -> Iterator[VaultAccess]:
-    """A VaultAccess under a fresh holder id, its leases released however the run ends."""
-    access = VaultAccess(ctx, organization_id, f"run-{uuid.uuid4().hex[:12]}")
+def portal_access(
+    ctx: Context, organization_id: str, holder: str | None = None
+) -> Iterator[VaultAccess]:
+    """A VaultAccess under `holder` (a portal run's, which may have leased the credentials
+    already: leasing again as the same holder renews) or a fresh one, its leases released however
+    the run ends."""
+    access = VaultAccess(ctx, organization_id, holder or f"run-{uuid.uuid4().hex[:12]}")
     try:
         yield access
     finally:

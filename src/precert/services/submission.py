@@ -97,12 +97,14 @@ def submit_request(
     details: ManualSubmission | None = None,
     idempotency_key: str | None = None,
     observer: RunObserver | None = None,
+    holder: str | None = None,
 ) -> SubmissionResult:
     """Send a ready request through `channel` (the payer's first supported one when None;
     `manual` when a person gives `details`) and record it as submitted with the receipt.
 
     `idempotency_key` is the caller's: a repeat with the same key after a success answers the
-    first result and sends nothing. `observer` follows a portal run (services/portal_runs.py).
+    first result and sends nothing. `observer` follows a portal run (services/portal_runs.py) and
+    `holder` is the run's credential-lease holder.
     """
     require_changer(actor, "change requests")
     earlier = _earlier_success(ctx, actor, request_id, idempotency_key)
@@ -110,7 +112,7 @@ def submit_request(
         return earlier
     name = "manual" if details is not None and channel is None else channel
     plan = _prepare(ctx, actor, request_id, name, details, idempotency_key)
-    with _portal_run(ctx, actor, plan, observer) as run:
+    with _portal_run(ctx, actor, plan, observer, holder) as run:
         try:
             receipt = _settled(ctx, run) if run.in_doubt else None
             if receipt is None:
@@ -123,14 +125,18 @@ def submit_request(
 
 @contextmanager
 def _portal_run(
-    ctx: Context, actor: Requester, plan: _Plan, observer: RunObserver | None
+    ctx: Context,
+    actor: Requester,
+    plan: _Plan,
+    observer: RunObserver | None,
+    holder: str | None,
 ) -> Iterator[_Plan]:
     """For the portal channel: the plan with the vault's credentials (released after the run)
     and the durable before-the-click callback; any other channel's plan as it is."""
     if plan.channel.name != "portal":
         yield plan
         return
-    with portal_access(ctx, actor.organization_id) as access:
+    with portal_access(ctx, actor.organization_id, holder) as access:
         submission = replace(
             plan.submission,
             access=access,
