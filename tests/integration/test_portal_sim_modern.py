@@ -1,8 +1,9 @@
 """Mock portal (a), the modern wizard, over real HTTP on 127.0.0.1: sign-in with password and
-authenticator code, the session cookie and its idle timeout, the wizard's steps and checks,
-decisions by member id prefix, "A request already exists" for a reused "Your reference", the
-status search, and the variant (same labels, other ids/classes/order). Forms are filled by their
-visible labels (the <label for> -> control -> name chain), as an SOP runner would.
+authenticator code, the session cookie and its idle timeout, the wizard's steps and checks (the
+draft is the user's: it survives a new sign-in), decisions by member id prefix, "A request already
+exists" for a reused "Your reference", the status search, and the variant (same labels, other
+ids/classes/order). Forms are filled by their visible labels (the <label for> -> control -> name
+chain), as an SOP runner would.
 
 One Chromium test walks the wizard by role and label only (and, on the variant, the status search
 and the session-timeout warning).
@@ -392,6 +393,29 @@ def test_an_idle_session_expires_and_keep_alive_extends_it(tmp_path: Path, clock
         assert "<h1>Dashboard</h1>" not in user.get("/dashboard").text
         assert read_form(user.page.text).buttons == ["Sign in"]
         assert user.http.post("/session/keep-alive").status_code == 401
+
+
+def test_the_wizard_draft_survives_a_new_sign_in_of_the_same_user(
+    tmp_path: Path, clock: Clock
+) -> None:
+    app = create_modern_portal(tmp_path / "portal", clock=clock, totp_secret=SECRET, users=USERS)
+    with serving(app) as url:
+        user = Visitor(url, clock)
+        user.sign_in()
+        user.wizard_to_review("pc-draft")
+        assert app.state.portal.end_all_sessions() == 1
+        assert "<h1>Review</h1>" not in user.get("/wizard/review").text  # signed out
+        assert read_form(user.page.text).buttons == ["Sign in"]
+        user.sign_in()
+        review = user.get("/wizard/review")  # the draft is the user's, not the session's
+        assert "<h1>Review</h1>" in review.text
+        assert text_after(review.text, "Your reference") == "pc-draft"
+        assert app.state.portal.sign_in_count() == 2
+        other = Visitor(url, clock)  # another browser of the same user shares the draft too
+        other.sign_in()
+        assert "<h1>Review</h1>" in other.get("/wizard/review").text
+        user.http.close()
+        other.http.close()
 
 
 def test_a_secret_that_is_not_base32_names_the_setting(tmp_path: Path) -> None:

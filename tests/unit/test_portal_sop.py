@@ -147,6 +147,11 @@ def only_step(line: str) -> Step:
             {"credential": Ref("login"), "sender": "no-reply@payer.example", "label": "Code"},
         ),
         ('Hand over to a person "CAPTCHA"', "hand_over", {"reason": "CAPTCHA"}),
+        (
+            'Ask a person "Type the characters shown" and fill "Characters" with the answer',
+            "ask",
+            {"question": "Type the characters shown", "label": "Characters"},
+        ),
         ('Submit by clicking "Submit"', "submit", {"target": "Submit"}),
         ("Stop with outcome pended", "stop", {"outcome": "pended", "reason": None}),
         (
@@ -169,7 +174,7 @@ def test_every_documented_phrasing_is_covered_by_a_pattern_kind() -> None:
         "go_to", "click", "fill", "choose", "check", "uncheck", "set_date", "type_and_choose",
         "upload", "press_enter", "wait_for_text", "wait_until_gone", "expect_text", "read_text",
         "read_table", "use_steps", "log_in", "enter_totp", "enter_email_code", "hand_over",
-        "submit", "stop",
+        "ask", "submit", "stop",
     }  # fmt: skip
 
 
@@ -285,6 +290,51 @@ def test_a_garbled_step_suggests_the_step_its_keyword_names() -> None:
     assert message.endswith('did you mean: Read the table "T" as {rows}')
     [(_, message)] = errors_of(sop('1. Select {member_id} from "Plan"'))
     assert message.endswith('did you mean: Choose {v} in "Label"')
+
+
+ASK = 'Ask a person "Q" and fill "Label" with the answer'
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'Ask a person "Type the code"',  # where the answer goes is missing
+        'Ask someone "Type the code" and fill "Code" with the answer',
+        'Ask a person "Type the code" and fill "Code" with {member_id}',  # not "the answer"
+        'Ask a person "Type the code" and type the answer into "Code"',
+        'Prompt a person "Type the code" into "Code"',
+    ],
+)
+def test_a_misphrased_ask_step_suggests_the_ask_phrasing(line: str) -> None:
+    [(number, message)] = errors_of(sop(f"1. {line}"))
+    assert number == HEADER_LINES + 1
+    assert message.endswith(f"did you mean: {ASK}")
+
+
+def test_an_ask_step_is_valid_inside_an_if_block_and_inline() -> None:
+    workflow = compile_sop(
+        sop(
+            '1. If the page shows "Verify you are human":',
+            '    1. Ask a person "Type the characters" and fill "Characters" with the answer',
+            '    2. Click the button "Continue"',
+            '2. If the page shows "PIN" then Ask a person "Type the PIN" and fill "PIN" with the '
+            "answer",
+        )
+    )
+    block, inline = workflow.steps
+    assert [s.kind for s in block.body] == ["ask", "click"]
+    assert block.body[0].args == {"question": "Type the characters", "label": "Characters"}
+    assert [s.kind for s in inline.body] == ["ask"]
+
+
+def test_an_ask_step_with_an_empty_text_or_a_credential_in_its_question_is_an_error() -> None:
+    [(_, empty)] = errors_of(sop('1. Ask a person "" and fill "Code" with the answer'))
+    assert empty.startswith("a quoted text is empty")
+    [(line, named)] = errors_of(
+        sop('1. Ask a person "Code for {login.username}" and fill "Code" with the answer')
+    )
+    assert line == HEADER_LINES + 1
+    assert named.startswith("the question names the credential {login}")
 
 
 def test_prose_that_is_not_a_list_item_is_an_error_with_a_suggestion() -> None:

@@ -1,6 +1,7 @@
 """Semantic checks on a parsed Workflow: variables defined before use, credentials used as
-credentials, input types that fit the step, allowed outcomes, known step groups, and the single
-irreversible submit (at most once per run, never inside a loop).
+credentials, input types that fit the step, allowed outcomes, known step groups, questions for a
+person that spell no credential, and the single irreversible submit (at most once per run, never
+inside a loop).
 
 Groups are checked where they are used (`Use the steps "g"` expands them), so a value a group
 reads is known after the use, and a group that submits counts once per use.
@@ -105,6 +106,8 @@ class _Checker:
             return scope | {self.define(step, step.args["into"])}, False
         if kind == "use_steps":
             return self.use(step, scope, in_loop=in_loop, chain=chain)
+        if kind == "ask":
+            self.ask(step)
         if kind == "submit":
             self.submit(step, in_loop=in_loop)
         if kind == "stop":
@@ -220,6 +223,18 @@ class _Checker:
             return scope, False
         self.expanded.add(name)
         return self.walk(steps, scope, in_loop=in_loop, chain=(*chain, name))
+
+    def ask(self, step: Step) -> None:
+        """A question is shown to a person on the run page: no credential may be spelled in it."""
+        named = sorted({ref.root for ref in step.refs()} & set(self.header.credentials))
+        for name in named:
+            self.problems.append(
+                (
+                    step.line,
+                    f"the question names the credential {{{name}}}: a question is shown to a "
+                    "person on the run page; write it without the credential",
+                )
+            )
 
     def submit(self, step: Step, *, in_loop: bool) -> None:
         if in_loop:

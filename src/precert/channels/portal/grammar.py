@@ -245,6 +245,12 @@ PATTERNS: tuple[Pattern, ...] = (
         lambda g: {"reason": _label(g["reason"])},
     ),
     _p(
+        "ask",
+        'Ask a person "Q" and fill "Label" with the answer',
+        rf"ask\s+a\s+person\s+{q('question')}\s+and\s+fill\s+{q('label')}\s+with\s+the\s+answer",
+        lambda g: {"question": _label(g["question"]), "label": _label(g["label"])},
+    ),
+    _p(
         "submit",
         'Submit by clicking "X"',
         rf"submit\s+by\s+clicking\s+{q('target')}",
@@ -295,6 +301,7 @@ SYNONYMS = {
     "open": "go", "visit": "go", "navigate": "go", "tap": "click", "press": "press",
     "type": "type", "enter": "enter", "login": "log", "sign": "log", "attach": "upload",
     "verify": "expect", "assert": "expect", "save": "read", "get": "read", "when": "whenever",
+    "prompt": "ask", "question": "ask",
 }  # fmt: skip
 
 

@@ -33,7 +33,9 @@ class StepRecord:
     text: str
     strategy: str | None
     seconds: float
-    status: str  # ok, skipped, failed, healed, handled, stopped, submitted, asked, resumed
+    # ok, skipped, failed, healed, handled, stopped, submitted, asked, resumed, paused; besides
+    # step kinds, `kind` may be handler, reload, session_expired or trace (pause/resume).
+    status: str
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -2,11 +2,19 @@
 
 `run_workflow` walks the step tree in order, checks the handlers ("Whenever the page shows T,
 click X") before every step, finds elements with locate.py (never CSS paths) and records each
-step (line, kind, text, strategy, seconds, status); secrets are never recorded. Handlers also run
+step (line, kind, text, strategy, seconds, status); secrets are never recorded. Every record and
+every screenshot also goes to the run's observer as it happens (record.py). Handlers also run
 during an action (Playwright locator handlers), for a pop-up that appears mid-step. The submit is
 special: the element is found, `about_to_submit()` (the durable record) runs, then ONE click that
-is never retried. Self-healing (reloading a page that failed to load, once) happens only before
-the submit. Screenshots mask PHI fields (member id, names, date of birth) at capture time.
+is never retried. Screenshots mask PHI fields (member id, names, date of birth) at capture time.
+
+A person in the loop (only with an observer): a Hand over step, an Ask step and a step that is
+stuck (element missing or ambiguous, a failed action) ask `observer.ask_person`; nobody answering
+ends the run as it would without an observer. Self-healing happens only before the submit: a page
+that failed to load is reloaded once, and a session that expired (the page shows the SOP's
+sign-in form after a failed step) is signed in again and the current page section re-run, at most
+twice a run. With `trace=True` a Playwright trace is written in chunks, paused while a secret is
+typed (see `_Tracer`).
 
 What belongs here: acting on the page per step kind, run values, the run record. Finding elements
 is locate.py; compiling SOPs is sop.py; credentials come from the caller (the CLI or a service).
@@ -14,6 +22,7 @@ is locate.py; compiling SOPs is sop.py; credentials come from the caller (the CL
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import tempfile
@@ -22,13 +31,20 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from precert.channels.portal import locate as loc
-from precert.channels.portal.record import RunObserver, StepRecord
+from precert.channels.portal.record import (
+    Action,
+    Answer,
+    Question,
+    QuietObserver,
+    RunObserver,
+    StepRecord,
+)
 from precert.channels.portal.workflow import Handler, Ref, Step, Workflow, interpolate, resolve
 from precert.errors import (
     ChannelError,
@@ -55,6 +71,11 @@ PHI_LABELS = (
 )  # fmt: skip
 MASK_COLOR = "#000000"
 _BLOCKS = ("if_shows", "for_each", "use_steps")
+# Steps that type a secret (the Ask step types a person's answer, e.g. a CAPTCHA's characters);
+# `Fill ... with secret` is one too (its `secret` argument says so).
+SECRET_STEPS = ("log_in", "enter_totp", "enter_email_code", "ask")
+MAX_SESSION_HEALS = 2  # an expired session is signed in again at most this often per run
+FINISHED_BY_HAND = "finished_by_hand"
 
 
 class Credentials(Protocol):
@@ -114,6 +135,17 @@ class _Stop(Exception):
         self.reason = reason
 
 
+class _Heal(Exception):
+    """A step failed on the SOP's sign-in form: unwind to the top-level walk, which signs in
+    again and re-runs the page section from `resume` (index of its first top-level step, URL)."""
+
+    def __init__(self, error: Exception, step: Step, resume: tuple[int, str]) -> None:
+        super().__init__("the portal session expired")
+        self.error = error
+        self.step = step
+        self.resume = resume
+
+
 class _Secret:
     """A credential's parts for `{cred.username}` / `{cred.password}`, fetched on first use."""
 
@@ -151,23 +183,85 @@ def run_workflow(
     artifacts_dir: Path,
     clock: Callable[[], float] = time.monotonic,
     observer: RunObserver | None = None,
+    trace: bool = False,
 ) -> RunResult:
-    """Run `workflow` with `inputs` against the portal at `base_url`; see the module docstring."""
+    """Run `workflow` with `inputs` against the portal at `base_url`; see the module docstring.
+
+    `observer` gets every step record, screenshot and trace chunk as it happens and answers the
+    run's questions (None: nobody is asked; a question ends the run as handed over). `trace`
+    writes a Playwright trace in chunks `trace-01.zip`, ... in `artifacts_dir` (PHI: the caller
+    encrypts them), none holding a typed secret."""
     settings = browser or BrowserSettings()
     artifacts_dir.mkdir(parents=True, exist_ok=True)
+    watcher = observer if observer is not None else QuietObserver()
     with _browser(settings) as chromium, tempfile.TemporaryDirectory() as tmp:
         context = chromium.new_context(base_url=base_url, accept_downloads=False)
+        tracer = _Tracer(context, artifacts_dir, watcher) if trace else None
         try:
+            if tracer is not None:
+                tracer.start()
             page = context.new_page()
             page.set_default_navigation_timeout(settings.navigation_timeout_seconds * 1000)
             page.set_default_timeout(settings.locate_timeout_seconds * 1000)
             run = _Run(
                 workflow, inputs, page, credentials, settings, stop_before_submit,
-                about_to_submit, artifacts_dir, clock, Path(tmp),
+                about_to_submit, artifacts_dir, clock, Path(tmp), watcher,
+                person=observer is not None, tracer=tracer,
             )  # fmt: skip
             return run.execute()
         finally:
-            context.close()
+            try:
+                if tracer is not None:
+                    tracer.finish()
+            finally:
+                context.close()
+
+
+@dataclass
+class _Tracer:
+    """A Playwright trace in chunks. `pause` (before a step that types a secret) ends the chunk
+    being written and hands it to the observer; `resume` starts the next one. While paused
+    nothing is recorded: no DOM snapshot (snapshots keep input values), no action parameters, no
+    request bodies, so no chunk holds a typed password, code or CAPTCHA answer.
+
+    Each chunk is a whole trace (`tracing.stop(path)` / `tracing.start`), not a Playwright
+    `stop_chunk` / `start_chunk` pair: between chunks Playwright keeps logging the network into
+    the trace's one network log, and the next chunk then carries the sign-in POST with the
+    password in its body."""
+
+    context: BrowserContext
+    artifacts_dir: Path
+    observer: RunObserver
+    chunks: int = 0
+    recording: bool = False
+    # The URLs the page had before and after each secret step of this pause: a click that
+    # leaves a page may return before the browser commits the next URL, so only a URL outside
+    # this set proves the typed values left with their page.
+    paused_urls: set[str] = field(default_factory=set)
+    paused_depth: int = 0  # the step-group depth of the last secret step (its group's end resumes)
+
+    def start(self) -> None:
+        self.context.tracing.start(screenshots=True, snapshots=True)
+        self.recording = True
+
+    def pause(self) -> None:
+        self._save()
+
+    def resume(self) -> None:
+        self.start()
+
+    def finish(self) -> None:
+        # The browser may have gone away with the run's own error: that error is the news.
+        with contextlib.suppress(PlaywrightError):
+            if self.recording:
+                self._save()
+
+    def _save(self) -> None:
+        self.chunks += 1
+        path = self.artifacts_dir / f"trace-{self.chunks:02d}.zip"
+        self.context.tracing.stop(path=str(path))
+        self.recording = False
+        self.observer.trace(path)
 
 
 @contextmanager
@@ -197,21 +291,32 @@ class _Run:
     artifacts_dir: Path
     clock: Callable[[], float]
     tmp: Path
+    observer: RunObserver = field(default_factory=QuietObserver)
+    person: bool = False  # an observer was given: questions go to a person
+    tracer: _Tracer | None = None
     values: dict[str, Any] = field(default_factory=dict)
     read: dict[str, Any] = field(default_factory=dict)
     steps: list[StepRecord] = field(default_factory=list)
     screenshots: list[str] = field(default_factory=list)
     submitted: bool = False
     dismissing: bool = False  # a handler is clicking its button now
+    depth: int = 0  # how many `Use the steps` groups the walk is inside
+    signing_in: int = 0  # > 0 while the SOP's sign-in group runs (no heal from inside it)
+    heals: int = 0
+    sign_in: tuple[str, str] | None = None  # the sign-in group's name and its secret field's label
+    top: int = 0  # index of the top-level step running now
+    # Where each page section of the top-level walk began: (index of its first step, page URL).
+    sections: list[tuple[int, str]] = field(default_factory=list)
 
     def execute(self) -> RunResult:
         self.values = dict(self.inputs)
         for name in self.workflow.header.credentials:
             self.values[name] = _Secret(self.credentials, name)
+        self.sign_in = _sign_in_group(self.workflow)
         self._watch_overlays()
         outcome, reason = "completed", None
         try:
-            self._steps(self.workflow.steps)
+            self._walk()
         except _Stop as stop:
             outcome, reason = stop.outcome, stop.reason
         except HandOver as handover:
@@ -224,28 +329,195 @@ class _Run:
 
     # -- the walk ----------------------------------------------------------------------------------
 
+    def _walk(self) -> None:
+        """The top-level steps, one at a time, noting where each page section begins (the page
+        URL changed between two top-level steps) so an expired session can resume its section."""
+        steps = self.workflow.steps
+        self.sections = [(0, self.page.url)]
+        self.top = 0
+        while self.top < len(steps):
+            before = self.page.url
+            try:
+                self._steps([steps[self.top]])
+            except _Heal as heal:
+                self._heal(heal)
+                continue
+            if self.page.url != before:
+                self.sections.append((self.top + 1, self.page.url))
+            self.top += 1
+
     def _steps(self, steps: list[Step]) -> None:
         for step in steps:
-            started = self.clock()
-            try:
-                self._handlers()
-                strategy, status = self._one(step)
-            except (_Stop, HandOver):
-                if step.kind not in _BLOCKS:  # a block's inner step already recorded the stop
-                    self._record(step, None, started, "stopped")
-                raise
-            except (loc.AmbiguousElement, loc.ElementNotFound):
-                self._record(step, None, started, "failed")
-                raise
-            except PlaywrightError as error:
-                self._record(step, None, started, "failed")
-                raise self._changed(step, error) from None
+            self._trace_before(step)
+            while True:  # once, or again when a person says "retry"
+                started = self.clock()
+                try:
+                    self._handlers()
+                    strategy, status = self._one(step)
+                except (_Stop, HandOver, _Heal) as stop:
+                    # a block's inner step already recorded the stop; a heal recorded "failed"
+                    if step.kind not in _BLOCKS and not isinstance(stop, _Heal):
+                        self._record(step, None, started, "stopped")
+                    raise
+                except (PortalChanged, PlaywrightError) as error:
+                    if step.kind in _BLOCKS:
+                        raise  # its inner step recorded the failure and asked about it
+                    self._record(step, None, started, "failed")
+                    resume = self._healable(error)
+                    if resume is not None:
+                        raise _Heal(error, step, resume) from None
+                    failure = (
+                        self._changed(step, error) if isinstance(error, PlaywrightError) else error
+                    )
+                    if self._stuck(step, failure):
+                        continue
+                    raise failure from None
+                break
+            self._trace_after(step)
             if status:
                 self._record(step, strategy, started, status)
 
     def _record(self, step: Step, strategy: str | None, started: float, status: str) -> None:
         seconds = max(0.0, self.clock() - started)
-        self.steps.append(StepRecord(step.line, step.kind, step.text, strategy, seconds, status))
+        self._append(StepRecord(step.line, step.kind, step.text, strategy, seconds, status))
+
+    def _append(self, record: StepRecord) -> None:
+        self.steps.append(record)
+        self.observer.step(record)
+
+    # -- a person in the loop ----------------------------------------------------------------------
+
+    def _ask(
+        self,
+        kind: Literal["hand_over", "ask", "stuck"],
+        reason: str,
+        step: Step,
+        screenshot: str | None,
+        offers: tuple[Action, ...],
+    ) -> Answer | None:
+        """The person's answer, or None: no observer, nobody answered in time, or an action the
+        question did not offer (never acted on: a "retry" must not reach a submit)."""
+        if not self.person:
+            return None
+        self._append(StepRecord(step.line, step.kind, step.text, None, 0.0, "asked"))
+        question = Question(
+            kind, reason, step.line, step.text, screenshot, offers, submitted=self.submitted
+        )
+        answer = self.observer.ask_person(question)
+        if answer is None or answer.action not in offers:
+            return None
+        return answer
+
+    def _stuck(self, step: Step, failure: PortalChanged) -> bool:
+        """Ask a person about a failed step: True to run it again ("retry"); a "by_hand" answer
+        ends the run; False (stop, no answer) lets the failure go on. A submit is never retried."""
+        offers: tuple[Action, ...] = (
+            ("by_hand", "stop") if step.kind == "submit" else ("retry", "by_hand", "stop")
+        )
+        screenshot = getattr(failure, "screenshot", None) or _issue_path(failure)
+        reason = failure.message
+        answer = self._ask("stuck", reason, step, screenshot, offers)
+        if answer is None or answer.action == "stop":
+            return False
+        if answer.action == "by_hand":
+            raise _Stop(FINISHED_BY_HAND, f"line {step.line}: finished by hand after: {reason}")
+        self._record(step, None, self.clock(), "resumed")
+        return True
+
+    # -- self-healing an expired session -----------------------------------------------------------
+
+    def _healable(self, error: Exception) -> tuple[int, str] | None:
+        """Where to resume after signing in again, when the failed step found the SOP's sign-in
+        form on the page; None when this failure is not an expired session we may heal."""
+        if (
+            self.submitted
+            or self.sign_in is None
+            or self.signing_in
+            or self.heals >= MAX_SESSION_HEALS
+            or not isinstance(error, loc.AmbiguousElement | loc.ElementNotFound | PlaywrightError)
+        ):
+            return None
+        if not self._sign_in_form_shown():
+            return None
+        # The section the failure happened in, unless the expiry itself started it (the page
+        # moved to the sign-in form): then the one before.
+        here = self.page.url
+        for index, url in reversed(self.sections):
+            if index <= self.top and url != here and url.startswith(("http://", "https://")):
+                return index, url
+        return None
+
+    def _sign_in_form_shown(self) -> bool:
+        """Whether the sign-in group's first secret field is on the page now (no waiting)."""
+        assert self.sign_in is not None
+        try:
+            self.page.wait_for_load_state("load")
+            loc.locate(self.page, self._text(self.sign_in[1]), kind="field", timeout_seconds=0)
+        except loc.AmbiguousElement:
+            return True
+        except (PortalChanged, PlaywrightError):
+            return False
+        return True
+
+    def _heal(self, heal: _Heal) -> None:
+        """Sign in again with the SOP's sign-in group, go back to where the section began and
+        walk on from its first step (the failed one runs again in its turn)."""
+        assert self.sign_in is not None
+        self.heals += 1
+        step = heal.step
+        self._append(StepRecord(step.line, "session_expired", step.text, None, 0.0, "healed"))
+        self.signing_in += 1
+        try:
+            self._steps(self.workflow.groups[self.sign_in[0]])
+        finally:
+            self.signing_in -= 1
+        index, url = heal.resume
+        try:
+            self.page.goto(url)
+        except PlaywrightError:
+            raise heal.error from None
+        self.sections = [section for section in self.sections if section[0] < index]
+        self.sections.append((index, url))
+        self.top = index
+
+    # -- the trace ---------------------------------------------------------------------------------
+
+    def _trace_before(self, step: Step) -> None:
+        """Pause the trace before a step that types a secret; resume it once the page has moved
+        on to another URL (the typed value left with the old page)."""
+        tracer = self.tracer
+        if tracer is None:
+            return
+        if _types_secret(step):
+            if tracer.recording:
+                tracer.pause()
+                tracer.paused_urls = set()
+                self._trace_record(step, "paused")
+            tracer.paused_urls.add(self.page.url)
+            tracer.paused_depth = self.depth
+        elif not tracer.recording and self.page.url not in tracer.paused_urls:
+            tracer.resume()
+            self._trace_record(step, "resumed")
+
+    def _trace_after(self, step: Step) -> None:
+        if self.tracer is not None and not self.tracer.recording and _types_secret(step):
+            self.tracer.paused_urls.add(self.page.url)
+
+    def _trace_group_end(self, step: Step) -> None:
+        """The step group a secret was typed in is over: record again (a sign-in that stays
+        on one URL)."""
+        tracer = self.tracer
+        if tracer is not None and not tracer.recording and tracer.paused_depth > self.depth:
+            tracer.resume()
+            self._trace_record(step, "resumed")
+
+    def _trace_record(self, step: Step, status: str) -> None:
+        text = (
+            "the trace is paused while a secret is typed"
+            if status == "paused"
+            else "the trace records again"
+        )
+        self._append(StepRecord(step.line, "trace", text, None, 0.0, status))
 
     def _one(self, step: Step) -> tuple[str | None, str]:
         """Run one step; returns (strategy, status), status "" for blocks (their steps record)."""
@@ -288,7 +560,7 @@ class _Run:
             )
         finally:
             self.dismissing = False
-        self.steps.append(
+        self._append(
             StepRecord(
                 handler.line, "handler", f'Whenever the page shows "{handler.text}", '
                 f'click "{handler.click}"', found.strategy, self.clock() - started, "handled",
@@ -322,6 +594,7 @@ class _Run:
         except PlaywrightError:
             return None  # a screenshot must never hide the error it illustrates
         self.screenshots.append(str(path))
+        self.observer.screenshot(path)  # it may encrypt and remove the file: never read it again
         return str(path)
 
     def _locate(
@@ -367,7 +640,7 @@ class _Run:
                 "status before trying again"
             )
         # Self-healing, before the submit only: one reload, logged on the run record.
-        self.steps.append(StepRecord(step.line, "reload", step.text, None, 0.0, "healed"))
+        self._append(StepRecord(step.line, "reload", step.text, None, 0.0, "healed"))
         try:
             response = self.page.goto(url)
         except PlaywrightError as error:
@@ -491,6 +764,8 @@ class _Run:
     def _missing(self, step: Step, what: str) -> PortalChanged:
         path = self._shoot(f"line {step.line} {step.kind}")
         message = f"line {step.line}: {what}; the portal may have changed"
+        if self.submitted:
+            message += ". The submit already happened: check the status before trying again"
         return loc._error(loc.ElementNotFound, message, "text_not_found", path)  # type: ignore[no-any-return]
 
     def _do_read_text(self, step: Step) -> tuple[str | None, str]:
@@ -537,7 +812,16 @@ class _Run:
 
     def _do_use_steps(self, step: Step) -> tuple[str | None, str]:
         self._record(step, None, self.clock(), "ok")
-        self._steps(self.workflow.groups[step.args["group"]])
+        group = step.args["group"]
+        signs_in = self.sign_in is not None and group == self.sign_in[0]
+        self.depth += 1
+        self.signing_in += signs_in
+        try:
+            self._steps(self.workflow.groups[group])
+        finally:
+            self.depth -= 1
+            self.signing_in -= signs_in
+        self._trace_group_end(step)
         return None, ""
 
     def _do_log_in(self, step: Step) -> tuple[str | None, str]:
@@ -564,14 +848,27 @@ class _Run:
     def _do_hand_over(self, step: Step) -> tuple[str | None, str]:
         reason = self._text(step.args["reason"])
         path = self._shoot(f"hand over line {step.line}")
-        message = f"line {step.line}: handed over to a person: {reason}"
-        if path:
-            message += f". Screenshot: {path}"
-        error = HandOver(message, [Issue("hand_over", reason, path or "")])
-        error.reason = reason
-        error.screenshot = path
-        error.steps = []
-        raise error
+        offers: tuple[Action, ...] = ("continue", "by_hand", "stop")
+        answer = self._ask("hand_over", reason, step, path, offers)
+        if answer is not None and answer.action == "continue":
+            return None, "resumed"  # the person saw to the page; the next step goes on
+        if answer is not None and answer.action == "by_hand":
+            raise _Stop(FINISHED_BY_HAND, reason)
+        raise _hand_over(step, reason, path)
+
+    def _do_ask(self, step: Step) -> tuple[str | None, str]:
+        """Type a person's answer (a CAPTCHA's characters) into the field; the answer is never
+        recorded. The field is found first, so nobody is asked about a page without it."""
+        question = self._text(step.args["question"])
+        found = self._locate(self._text(step.args["label"]), kind="field")
+        path = self._shoot(f"ask line {step.line}")
+        answer = self._ask("ask", question, step, path, ("answer", "by_hand", "stop"))
+        if answer is None or answer.action == "stop":
+            raise _hand_over(step, question, path)
+        if answer.action == "by_hand":
+            raise _Stop(FINISHED_BY_HAND, question)
+        found.locator.fill(answer.text)
+        return found.strategy, "ok"
 
     def _do_submit(self, step: Step) -> tuple[str | None, str]:
         found = self._locate(self._text(step.args["target"]), kind="click")
@@ -588,6 +885,48 @@ class _Run:
     def _do_stop(self, step: Step) -> tuple[str | None, str]:
         reason = step.args.get("reason")
         raise _Stop(step.args["outcome"], self._text(reason) if reason else None)
+
+
+def _types_secret(step: Step) -> bool:
+    return step.kind in SECRET_STEPS or (step.kind == "fill" and bool(step.args.get("secret")))
+
+
+def _hand_over(step: Step, reason: str, path: str | None) -> HandOver:
+    message = f"line {step.line}: handed over to a person: {reason}"
+    if path:
+        message += f". Screenshot: {path}"
+    error = HandOver(message, [Issue("hand_over", reason, path or "")])
+    error.reason = reason
+    error.screenshot = path
+    error.steps = []
+    return error
+
+
+def _issue_path(error: PortalChanged) -> str | None:
+    """The screenshot path a PortalChanged carries in its issue (as `_changed` writes it)."""
+    return next((issue.location for issue in error.issues if issue.location), None)
+
+
+def _sign_in_group(workflow: Workflow) -> tuple[str, str] | None:
+    """The `## ` group that signs in (it holds a `Log in with` or a `Fill ... with secret` step)
+    and the label of its first secret field, whose presence on a page means "signed out"."""
+
+    def first_secret(steps: list[Step]) -> str | None:
+        for step in steps:
+            if step.kind == "log_in":
+                return "Password"  # the field `_do_log_in` fills
+            if step.kind == "fill" and step.args.get("secret"):
+                return str(step.args["label"])
+            inner = first_secret(step.body) or first_secret(step.otherwise)
+            if inner:
+                return inner
+        return None
+
+    for name, steps in workflow.groups.items():
+        label = first_secret(steps)
+        if label:
+            return name, label
+    return None
 
 
 def _date_for(value: str, input_type: str, placeholder: str) -> str:

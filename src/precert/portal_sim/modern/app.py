@@ -3,10 +3,11 @@
 Sign in at /login (username, password, then an authenticator code checked with pyotp), land on
 /dashboard, then either the wizard (/requests/new -> Prescreen -> Details -> Services ->
 Attachments -> Review -> Confirmation) or the status search (/status -> Results -> Request
-details). The draft of each session's wizard lives in the state file; a request is stored on
-"Submit request" and decided at once by rules.py. "Your reference" is unique: Review warns "A
-request already exists" with its "Existing reference", and a submit with a used reference is
-refused (the database has the last word, so two racing submits cannot both land).
+details). The draft of each user's wizard lives in the state file (a new sign-in of the same
+user finds it, as on real portals); a request is stored on "Submit request" and decided at once
+by rules.py. "Your reference" is unique: Review warns "A request already exists" with its
+"Existing reference", and a submit with a used reference is refused (the database has the last
+word, so two racing submits cannot both land).
 
 Sessions expire after `session_timeout_seconds` without a request (None: never); pages show "Your
 session is about to expire" after `session_warning_seconds` without activity (None: never).
@@ -96,6 +97,7 @@ def create_modern_portal(
         decision_delay,
     )
     app = FastAPI(title="Mock payer portal (modern wizard)", docs_url=None, redoc_url=None)
+    app.state.portal = portal.state  # tests end sessions and count sign-ins through it
     portal.routes(app)
     return app
 
@@ -240,7 +242,7 @@ class _Portal:
         found = self.session(request)
         if found is None:
             return _see("/login")
-        self.state.save_draft(found.token, {"done": []})
+        self.state.save_draft(found.username, {"done": []})
         return _see("/wizard/prescreen")
 
     def step_page(self, request: Request, step: str) -> Response:
@@ -318,7 +320,7 @@ class _Portal:
         if step == "prescreen":
             # a changed prescreen invalidates later steps; "not required" ends the wizard
             draft["done"] = [] if not_required else ["prescreen"]
-        self.state.save_draft(found.token, draft)
+        self.state.save_draft(found.username, draft)
         if not_required:
             return self.not_required_at_prescreen(values["procedure_code"])
         return _see(f"/wizard/{ORDER[ORDER.index(step) + 1]}")
@@ -381,7 +383,7 @@ class _Portal:
             )
         except Duplicate:
             return self.review_page(found.draft, None)
-        self.state.save_draft(found.token, {"done": []})  # the wizard starts afresh
+        self.state.save_draft(found.username, {"done": []})  # the wizard starts afresh
         return _see(f"/confirmation/{stored.reference_number}")
 
     def confirmation(self, request: Request, reference_number: str) -> Response:

@@ -1,7 +1,8 @@
 """What the modern wizard portal remembers, in one SQLite file (`modern-portal.db`) under its
 state directory: signed-in sessions (with the time of their last request, for the idle timeout),
-the wizard draft of each session, and the submitted requests. "Your reference" is UNIQUE, so the
-database itself refuses a second request with the same reference (synthetic data only).
+the wizard draft of each user (kept across sign-ins, as real portals keep drafts), a log of
+completed sign-ins, and the submitted requests. "Your reference" is UNIQUE, so the database itself
+refuses a second request with the same reference (synthetic data only).
 
 One connection guarded by a lock: uvicorn's worker threads share it.
 """
@@ -21,8 +22,16 @@ CREATE TABLE IF NOT EXISTS sessions (
     token TEXT PRIMARY KEY,
     username TEXT NOT NULL,
     verified INTEGER NOT NULL DEFAULT 0,
-    last_seen TEXT NOT NULL,
-    draft TEXT NOT NULL DEFAULT '{}'
+    last_seen TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS drafts (
+    username TEXT PRIMARY KEY,
+    draft TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sign_ins (
+    number INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL,
+    at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS requests (
     number INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -43,7 +52,7 @@ class Session:
     username: str
     verified: bool  # True once the authenticator code was accepted
     last_seen: dt.datetime
-    draft: dict[str, Any]
+    draft: dict[str, Any]  # the user's wizard draft (it outlives the session)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +99,11 @@ class PortalState:
 
     def session(self, token: str) -> Session | None:
         with self._lock:
-            row = self._db.execute("SELECT * FROM sessions WHERE token = ?", (token,)).fetchone()
+            row = self._db.execute(
+                "SELECT s.token, s.username, s.verified, s.last_seen, d.draft FROM sessions s"
+                " LEFT JOIN drafts d ON d.username = s.username WHERE s.token = ?",
+                (token,),
+            ).fetchone()
         if row is None:
             return None
         return Session(
@@ -98,11 +111,34 @@ class PortalState:
             username=row["username"],
             verified=bool(row["verified"]),
             last_seen=dt.datetime.fromisoformat(row["last_seen"]),
-            draft=json.loads(row["draft"]),
+            draft=json.loads(row["draft"] or "{}"),
         )
 
     def verify_session(self, token: str, at: dt.datetime) -> None:
-        self._update("UPDATE sessions SET verified = 1, last_seen = ? WHERE token = ?", at, token)
+        """The authenticator code was right: the sign-in is complete (and logged)."""
+        with self._lock, self._db:
+            self._db.execute(
+                "UPDATE sessions SET verified = 1, last_seen = ? WHERE token = ?",
+                (at.isoformat(), token),
+            )
+            self._db.execute(
+                "INSERT INTO sign_ins (username, at)"
+                " SELECT username, ? FROM sessions WHERE token = ?",
+                (at.isoformat(), token),
+            )
+
+    def sign_in_count(self) -> int:
+        """How many sign-ins completed (password and authenticator code), for tests."""
+        with self._lock:
+            count: int = self._db.execute("SELECT COUNT(*) FROM sign_ins").fetchone()[0]
+        return count
+
+    def end_all_sessions(self) -> int:
+        """Sign everybody out, as a portal restart or an idle timeout would (for tests); drafts
+        stay. Returns how many sessions ended."""
+        with self._lock, self._db:
+            ended: int = self._db.execute("DELETE FROM sessions").rowcount
+        return ended
 
     def touch(self, token: str, at: dt.datetime) -> None:
         self._update("UPDATE sessions SET last_seen = ? WHERE token = ?", at, token)
@@ -111,10 +147,12 @@ class PortalState:
         with self._lock, self._db:
             self._db.execute("DELETE FROM sessions WHERE token = ?", (token,))
 
-    def save_draft(self, token: str, draft: dict[str, Any]) -> None:
+    def save_draft(self, username: str, draft: dict[str, Any]) -> None:
         with self._lock, self._db:
             self._db.execute(
-                "UPDATE sessions SET draft = ? WHERE token = ?", (json.dumps(draft), token)
+                "INSERT INTO drafts (username, draft) VALUES (?, ?)"
+                " ON CONFLICT (username) DO UPDATE SET draft = excluded.draft",
+                (username, json.dumps(draft)),
             )
 
     def _update(self, sql: str, at: dt.datetime, token: str) -> None:
