@@ -294,6 +294,9 @@ def _record_failure(ctx: Context, actor: Requester, plan: _Plan, failure: Precer
         data["person_must_take_over"] = True
         data["screenshot"] = failure.screenshot or ""
         what = "a person must take over on the portal, then record what happened"
+        if failure.by_hand:  # a person chose to finish it on the portal themselves
+            data["finished_by_hand"] = True
+            what = "a person is finishing it on the portal by hand; record the submission when done"
     reason = f"{ATTENTION_PREFIX} through {name}: {failure.message} ({what})"
     with ctx.uow() as uow:
         repo = request_repository(ctx, uow)

@@ -26,7 +26,13 @@ from precert.channels.base import (
     Receipt,
     Submission,
 )
-from precert.channels.portal.runner import BrowserSettings, HandOver, RunResult, run_workflow
+from precert.channels.portal.runner import (
+    FINISHED_BY_HAND,
+    BrowserSettings,
+    HandOver,
+    RunResult,
+    run_workflow,
+)
 from precert.channels.portal.sop import compile_sop
 from precert.channels.portal.workflow import Workflow
 from precert.config import Settings
@@ -62,6 +68,17 @@ class PortalHandOver(ChannelError):
 
     screenshot: str | None = None
     may_have_submitted: bool = False
+    # A person chose to finish the task on the portal by hand (the runner's outcome
+    # "finished_by_hand"): nothing is wrong, but precert must not record or retry it itself.
+    by_hand: bool = False
+
+
+def sop_for(settings: Settings, payer_id: str, purpose: str) -> Workflow:
+    """The compiled SOP a run for `payer_id` would use: `purpose` is "submit" or "status" (a
+    portal run leases the credentials its header names before it starts)."""
+    channel = PortalChannel(settings, clock=lambda: dt.datetime.now(dt.UTC))
+    sop, _ = channel._payer_target(payer_id)
+    return channel._workflow(f"{sop}-{purpose}")
 
 
 def portal_channel(settings: Settings, clock: Callable[[], dt.datetime]) -> PortalChannel:
@@ -104,6 +121,8 @@ class PortalChannel:
         except PortalHandOver as handover:
             handover.may_have_submitted = bool(clicked)
             raise
+        if result.outcome == FINISHED_BY_HAND:
+            raise _by_hand(result, submitted=bool(clicked))
         if result.outcome == "duplicate":  # the portal has it already: read its answer instead
             return self._found(submission, sop, base_url, result)
         answer = _submit_answer(submission, result, self._clock().date())
@@ -122,6 +141,8 @@ class PortalChannel:
         sop, base_url = self._target(submission)
         inputs = {"request_key": submission.request.id}
         result = self._run(submission, f"{sop}-status", base_url, inputs, None, "status")
+        if result.outcome == FINISHED_BY_HAND:
+            raise _by_hand(result, submitted=False)
         if result.outcome == "not_found":
             return None
         return _status_answer(submission, result, self._clock().date())
@@ -169,13 +190,17 @@ class PortalChannel:
                 about_to_submit=about_to_click or _refuse_click,
                 artifacts_dir=folder,
                 observer=submission.observer,
+                trace=submission.observer is not None,  # a persisted run keeps its trace
                 clock=lambda: self._clock().timestamp(),
             )
         except HandOver as handover:
             raise _handed_over(handover) from None
 
     def _target(self, submission: Submission) -> tuple[str, str]:
-        payer = submission.request.coverage.payer_id
+        return self._payer_target(submission.request.coverage.payer_id)
+
+    def _payer_target(self, payer: str) -> tuple[str, str]:
+        """(SOP name without -submit/-status, portal base address) for the payer."""
         target = self._settings.portals.get(payer, "")
         sop, _, base_url = target.partition("@")
         if not sop or not base_url:
@@ -327,6 +352,18 @@ def _decided(
     )
     message = reason
     return PayerAnswer(AnswerKind.DECIDED, determination, reference=reference, message=message)
+
+
+def _by_hand(run: RunResult, *, submitted: bool) -> PortalHandOver:
+    message = "A person is finishing this on the portal by hand" + (
+        f": {run.reason}" if run.reason else ""
+    )
+    shot = run.screenshots[-1] if run.screenshots else None
+    error = PortalHandOver(message, [Issue("portal_finished_by_hand", message, shot or "")])
+    error.screenshot = shot
+    error.may_have_submitted = submitted or run.submitted
+    error.by_hand = True
+    return error
 
 
 def _unknown(run: RunResult) -> PortalHandOver:

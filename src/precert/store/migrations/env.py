@@ -15,6 +15,7 @@ from precert.store import (  # noqa: F401
     deliveries,
     documents,
     exchanges,
+    portal_runs,
     recovery,
     requests,
     web_sessions,
