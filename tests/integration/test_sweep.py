@@ -1,5 +1,7 @@
 """The follow-up sweep on SQLite and PostgreSQL: due vs not due, the flag and its timeline event,
-next_action_at moving forward, idempotency, and the Huey tasks run in immediate mode."""
+next_action_at moving forward, idempotency, the Huey tasks run in immediate mode, and the portal:
+a due portal submission is checked by a status run (the portal queue), not an inquiry, and a run
+left queued is handed to the portal queue by a later sweep."""
 
 from __future__ import annotations
 
@@ -12,12 +14,14 @@ from huey import MemoryHuey
 
 from precert.domain.authorizations import ATTENTION_SET, Event
 from precert.services import authorization_requests as requests
+from precert.services import portal_runs
 from precert.services.accounts import Actor, Role, create_organization
 from precert.services.audit import SYSTEM, AuditEntry, events_about
 from precert.services.authorization_requests import ENTITY
 from precert.services.context import Context
 from precert.services.sweep import Due, FollowUp, follow_up, sweep
-from precert.worker.tasks import register
+from precert.store.exchanges import Exchange, ExchangeRepository
+from precert.worker.tasks import PORTAL_FALLBACK_AFTER, register
 
 NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
 SERVICE_SOON = dt.datetime(2026, 12, 3, tzinfo=dt.UTC)  # 7 days before the 2026-12-10 service
@@ -168,3 +172,43 @@ def test_the_huey_tasks_sweep_and_follow_up_in_immediate_mode(
     assert detail.request.needs_attention is not None
     assert detail.request.needs_attention.startswith("Decision overdue")
     assert jobs.sweep_task.call_local() == 0  # followed up: not due again until the service nears
+
+
+def test_a_due_portal_submission_gets_a_status_run_and_a_run_left_queued_is_handed_over(
+    any_ctx: Context, alice: Actor
+) -> None:
+    org = alice.organization_id
+    on_portal, on_x12 = _submitted(any_ctx, alice), _submitted(any_ctx, alice)
+    with any_ctx.uow() as uow:
+        for request_id, channel in ((on_portal, "portal"), (on_x12, "x12")):
+            ExchangeRepository(uow.session).add(
+                Exchange(
+                    key=f"{request_id}-1", organization_id=org, request_id=request_id,
+                    channel=channel, payer_id="medicare", reference=f"REF-{channel}",
+                    submitted_at=NOW, receipt={}, next_check_at=NOW + dt.timedelta(minutes=30),
+                )
+            )  # fmt: skip
+        uow.commit()
+    moment = [NOW + dt.timedelta(hours=1)]
+    any_ctx.now = lambda: moment[0]
+    dispatched: list[str] = []  # what the entry point's dispatch_portal_run received
+    picked_up: list[str] = []  # what the sweep's fallback handed to the portal queue
+    any_ctx.dispatch_portal_run = dispatched.append
+    huey = MemoryHuey("precert-sweep-portal")
+    jobs = register(huey, lambda: any_ctx, lambda: moment[0], portal_run=picked_up.append)
+
+    jobs.sweep_task.call_local()
+
+    # The X12 submission is asked about on the main queue; the portal one by a status run.
+    assert [(task.name, task.args) for task in huey.pending()] == [("inquire_task", (org, on_x12))]
+    (run,) = portal_runs.runs_for_request(any_ctx, alice, on_portal)
+    assert (run.purpose, run.status) == ("status", "queued")
+    assert (dispatched, picked_up) == ([run.id], [])
+    assert portal_runs.runs_for_request(any_ctx, alice, on_x12) == []
+
+    # Nothing ran it (its dispatch was lost): a sweep once it has waited too long hands it on,
+    # and the still-due check starts no second run while this one is active.
+    moment[0] += PORTAL_FALLBACK_AFTER + dt.timedelta(minutes=1)
+    jobs.sweep_task.call_local()
+    assert [r.id for r in portal_runs.runs_for_request(any_ctx, alice, on_portal)] == [run.id]
+    assert (dispatched, picked_up) == ([run.id], [run.id])

@@ -1,6 +1,8 @@
 """`precert serve`: the web app (work queue, JSON API, OpenAPI at /docs) under uvicorn, and, on
-the embedded default (no PRECERT_REDIS_URL), the job consumer in the same process, so that
-follow-ups and notifications run without a second command. With Redis, run `precert worker`."""
+the embedded default (no PRECERT_REDIS_URL), the job consumers in the same process (the main queue
+and the portal queue), so that follow-ups, notifications and portal runs go without a second
+command. With Redis, run `precert worker`. Either way the web app hands the portal runs it queues
+to the portal queue at once (its context's `dispatch_portal_run`)."""
 
 from __future__ import annotations
 
@@ -48,7 +50,11 @@ def serve(
     logging.basicConfig(level=level, format=LOG_FORMAT)
     if level != "DEBUG":  # migration chatter at every start says nothing to a person
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    from precert.worker.portal import dispatcher
+
     app = create_app(settings)
+    # A portal run started from the web app starts now, not at the next minute's sweep.
+    app.state.ctx.dispatch_portal_run = dispatcher(settings)
     bind_host = host or settings.host
     bind_port = port or settings.port
     # uvicorn stops on SIGINT/SIGTERM, then raises the signal again for the handler it found:
@@ -75,8 +81,8 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 
 @contextmanager
 def _jobs(settings: Settings, no_worker: bool) -> Iterator[str]:
-    """Run the embedded consumer while the block runs, when this process should run jobs;
-    yields what to tell the person about jobs."""
+    """Run the embedded consumers (main queue, then portal queue) while the block runs, when
+    this process should run jobs; yields what to tell the person about jobs."""
     if settings.redis_url:
         yield "jobs: run `precert worker` (PRECERT_REDIS_URL is set)"
         return
@@ -84,9 +90,16 @@ def _jobs(settings: Settings, no_worker: bool) -> Iterator[str]:
         yield "jobs: not run here (--no-worker)"
         return
     from precert.worker.huey import embedded_consumer
+    from precert.worker.portal import portal_jobs
     from precert.worker.tasks import jobs
 
     registered = jobs(settings)
-    # Sweep at once: whatever fell due while nothing was running is followed up now.
-    with embedded_consumer(registered.huey, on_start=registered.sweep_task):
-        yield f"jobs: running here, queue in {settings.data_dir}"
+    portal = portal_jobs(settings)
+    # The portal consumer first, so the first sweep's portal runs find it running; its threads
+    # are the portal workers (a run waiting for a person holds one of them, not a follow-up's).
+    with (
+        embedded_consumer(portal.huey, workers=settings.portal_workers, periodic=False),
+        # Sweep at once: whatever fell due while nothing was running is followed up now.
+        embedded_consumer(registered.huey, on_start=registered.sweep_task),
+    ):
+        yield f"jobs: running here, queues in {settings.data_dir}"

@@ -5,6 +5,9 @@ the payer's Subscription; and the exchanges that say which submissions still wai
 Every path goes through `answer_events`, so an answer means the same wherever it came from, and
 applying the same answer twice changes nothing (a notification racing an inquiry, a repeated push):
 a decision is recorded only while the payer still owes one.
+
+When to ask next: X12 and PAS every `inquiry_minutes`; a portal (a browser run per check) on the
+payer's turnaround (domain/status_checks.py), set at the submission and after every check.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from precert.domain.authorizations import (
     flag_attention,
 )
 from precert.domain.determinations import event_for, validate_determination
+from precert.domain.status_checks import next_status_check, stated_decision_due
 from precert.errors import ChannelError, NotFound, PayerRejected
 from precert.services.audit import SYSTEM
 from precert.services.authorization_requests import audit_change, next_action, request_repository
@@ -51,6 +55,17 @@ log = logging.getLogger(__name__)
 
 INQUIRY_BATCH = 200
 NOTIFY_PATH = "/fhir/pas/notify"
+PORTAL = "portal"  # the portal channel's name: its checks follow the payer's turnaround
+
+
+@dataclass(frozen=True, slots=True)
+class DueInquiry:
+    """A submission due to be asked about, and through which channel (a portal's check is a
+    browser run on the portal queue, the others a call on the main queue)."""
+
+    organization_id: str
+    request_id: str
+    channel: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +183,8 @@ def record_exchange(
     settings: Settings,
     at: dt.datetime,
 ) -> None:
-    """Remember an electronic submission: awaiting (asked about again every inquiry interval)
-    unless its answer already settled it."""
+    """Remember an electronic submission: awaiting (its first check scheduled, see
+    `_next_check`) unless its answer already settled it."""
     if not channel.inquires:
         return
     settled = receipt.answer is not None and receipt.answer.kind is AnswerKind.DECIDED
@@ -185,17 +200,25 @@ def record_exchange(
             receipt=receipt.as_dict(),
             status=SETTLED if settled else AWAITING,
             payer_reference=receipt.answer.reference if receipt.answer else "",
-            next_check_at=None if settled else at + _interval(settings),
+            next_check_at=None
+            if settled
+            else _next_check(settings, request, channel.name, receipt.sent_at, at=at),
         )
     )
 
 
 def inquiries_due(
     ctx: Context, *, now: dt.datetime, limit: int = INQUIRY_BATCH
-) -> list[tuple[str, str]]:
-    """(organization id, request id) of electronic submissions due to be asked about."""
+) -> list[DueInquiry]:
+    """Electronic submissions due to be asked about, soonest first, with their channel."""
     with ctx.uow() as uow:
-        return ExchangeRepository(uow.session).due(now, limit)
+        exchanges = ExchangeRepository(uow.session)
+        due = []
+        for organization_id, request_id in exchanges.due(now, limit):
+            awaited = exchanges.awaiting(organization_id, request_id)
+            if awaited is not None:
+                due.append(DueInquiry(organization_id, request_id, awaited.channel))
+        return due
 
 
 def inquire(
@@ -229,19 +252,21 @@ def inquire(
     except ChannelError as failed:
         # The payer did not answer: ask again at the next interval (the sweep keeps trying).
         log.warning("inquiry through %s failed: %s", exchange.channel, failed.message)
+        upcoming = _next_check(
+            ctx.settings, request, exchange.channel, exchange.submitted_at, at=now, failed=True
+        )
         with ctx.uow() as uow:
-            ExchangeRepository(uow.session).checked(
-                exchange.key, at=now, next_check_at=now + _interval(ctx.settings)
-            )
+            ExchangeRepository(uow.session).checked(exchange.key, at=now, next_check_at=upcoming)
             uow.commit()
         if observer is not None:
             raise
         return None
     if answer is None:
+        upcoming = _next_check(
+            ctx.settings, request, exchange.channel, exchange.submitted_at, at=now
+        )
         with ctx.uow() as uow:
-            ExchangeRepository(uow.session).checked(
-                exchange.key, at=now, next_check_at=now + _interval(ctx.settings)
-            )
+            ExchangeRepository(uow.session).checked(exchange.key, at=now, next_check_at=upcoming)
             uow.commit()
         return None
     return land(
@@ -288,11 +313,23 @@ def land(
         if landed.decided or landed.request.status not in (Status.SUBMITTED, Status.PENDED):
             exchanges.settle(organization_id, request_id, at=at)
         elif exchange_key is not None:
+            checked = next(
+                (
+                    e
+                    for e in exchanges.of_request(organization_id, request_id)
+                    if e.key == exchange_key
+                ),
+                None,
+            )
+            upcoming = (
+                at + _interval(ctx.settings)
+                if checked is None
+                else _next_check(
+                    ctx.settings, landed.request, checked.channel, checked.submitted_at, at=at
+                )
+            )
             exchanges.checked(
-                exchange_key,
-                at=at,
-                next_check_at=at + _interval(ctx.settings),
-                payer_reference=answer.reference,
+                exchange_key, at=at, next_check_at=upcoming, payer_reference=answer.reference
             )
         uow.commit()
     if landed.decided:
@@ -426,6 +463,27 @@ def _interval(settings: Settings) -> dt.timedelta:
     return dt.timedelta(minutes=settings.inquiry_minutes)
 
 
+def _next_check(
+    settings: Settings,
+    request: AuthorizationRequest,
+    channel: str,
+    submitted_at: dt.datetime,
+    *,
+    at: dt.datetime,
+    failed: bool = False,
+) -> dt.datetime:
+    """When to ask about a submission next, after submitting or checking at `at`: X12 and PAS
+    every inquiry interval; a portal on the payer's turnaround. A portal check that failed is
+    tried again within the inquiry interval (a transient failure must not wait for the next
+    point of a long turnaround), or at the next point if that comes first."""
+    interval = _interval(settings)
+    if channel != PORTAL:
+        return at + interval
+    due = stated_decision_due(request)
+    upcoming = next_status_check(submitted_at, due, at, at, unknown_every=interval)
+    return min(upcoming, at + interval) if failed else upcoming
+
+
 def payer_name(ctx: Context, payer_id: str) -> str:
     """The payer's name from its pack (the id when the pack is gone)."""
     try:
@@ -435,6 +493,7 @@ def payer_name(ctx: Context, payer_id: str) -> str:
 
 
 __all__ = [
+    "DueInquiry",
     "Landed",
     "answer_events",
     "ensure_subscription",

@@ -42,18 +42,20 @@ def embedded_consumer(
     huey: Huey,
     *,
     workers: int = EMBEDDED_WORKERS,
+    periodic: bool = True,
     on_start: Callable[[], object] | None = None,
 ) -> Iterator[Any]:
-    """Run a Huey consumer (threads, periodic tasks on) in this process until the block ends,
-    then stop it, letting a running job finish. `on_start` runs once it is up (e.g. enqueue a
-    sweep, so work that fell due while nothing ran is picked up now, not at the next minute)."""
+    """Run a Huey consumer (threads; periodic tasks on unless `periodic` is False, as for the
+    portal queue, which has none) in this process until the block ends, then stop it, letting a
+    running job finish. `on_start` runs once it is up (e.g. enqueue a sweep, so work that fell due
+    while nothing ran is picked up now, not at the next minute)."""
     from huey.consumer import Consumer
 
     consumer = Consumer(
         huey,
         workers=workers,
         worker_type="thread",
-        periodic=True,
+        periodic=periodic,
         max_delay=EMBEDDED_MAX_POLL,
         # A process that died mid-job leaves its per-request lock behind; follow-ups are
         # idempotent, so clearing stale locks at start loses nothing.
@@ -62,14 +64,14 @@ def embedded_consumer(
     )
     with _signals_kept():  # the host process (uvicorn) owns Ctrl-C and SIGTERM, not huey
         consumer.start()
-    log.info("embedded job consumer started (%d worker threads)", workers)
+    log.info("embedded job consumer started (%s, %d worker threads)", huey.name, workers)
     try:
         if on_start is not None:
             on_start()
         yield consumer
     finally:
         consumer.stop(graceful=True)
-        log.info("embedded job consumer stopped")
+        log.info("embedded job consumer stopped (%s)", huey.name)
 
 
 @contextmanager

@@ -1,8 +1,10 @@
 """The background tasks: a periodic sweep that enqueues a follow-up for every due request, an
-inquiry for every electronic submission due to be asked about, and an attempt for every due
-notification delivery; the per-request follow-up, the per-request inquiry, and the per-delivery
-attempt. Each is a thin call into one service with plain ids; the database, not the queue, says
-what is due, so a lost or repeated message never loses or repeats work.
+inquiry for every electronic submission due to be asked about (a portal's as a status run on the
+portal queue, worker/portal.py), every queued portal run that no consumer has taken (the fallback
+when nothing dispatched it), and an attempt for every due notification delivery; the per-request
+follow-up, the per-request inquiry, and the per-delivery attempt. Each is a thin call into one
+service with plain ids; the database, not the queue, says what is due, so a lost or repeated
+message never loses or repeats work.
 
 `register` binds the tasks to any Huey (tests use their own queue); the module attributes `huey`,
 `sweep_task`, `follow_up_task` and `deliver_task` are the process-wide ones, built from the
@@ -23,15 +25,20 @@ from huey.exceptions import TaskLockedException
 
 from precert.config import Settings, load_settings
 from precert.notify.errors import NotifyError
-from precert.services import exports, notifications, payer_exchanges
-from precert.services.context import Context, build_context
+from precert.services import exports, notifications, payer_exchanges, portal_runs
+from precert.services.context import Context
+from precert.services.payer_exchanges import PORTAL
 from precert.services.sweep import follow_up, sweep
 from precert.worker.huey import make_huey
+from precert.worker.portal import lazy_context, portal_jobs
 
 log = logging.getLogger(__name__)
 
 FOLLOW_UP_RETRIES = 3
 FOLLOW_UP_RETRY_DELAY = 10  # seconds; also how long a locked follow-up waits before trying again
+# The sweep hands a queued portal run to the portal queue only once it has been due this long: a
+# run just dispatched (or just put back, busy, with its own retry scheduled) is not sent twice.
+PORTAL_FALLBACK_AFTER = dt.timedelta(minutes=2)
 
 Clock = Callable[[], dt.datetime]
 
@@ -48,8 +55,16 @@ class Jobs:
     inquire_task: Any
 
 
-def register(huey: Huey, context: Callable[[], Context], clock: Clock | None = None) -> Jobs:
-    """Define the tasks on `huey`; `context` gives the services context when a task runs."""
+def register(
+    huey: Huey,
+    context: Callable[[], Context],
+    clock: Clock | None = None,
+    *,
+    portal_run: Callable[[str], object] | None = None,
+) -> Jobs:
+    """Define the tasks on `huey`; `context` gives the services context when a task runs.
+    `portal_run` enqueues a portal run on the portal queue (default: the context's
+    `dispatch_portal_run`; with neither, queued runs wait for a sweep that has one)."""
     now = clock or _utc_now
 
     # Decorators applied as calls: huey is untyped, and mypy strict refuses untyped decorators.
@@ -88,14 +103,22 @@ def register(huey: Huey, context: Callable[[], Context], clock: Clock | None = N
     def sweep_task() -> int:
         # sweep() has closed its transaction before anything is enqueued.
         at = now()
-        due = sweep(context(), now=at)
+        ctx = context()
+        due = sweep(ctx, now=at)
         for item in due:
             follow_up_job(item.organization_id, item.request_id)
-        for organization_id, request_id in payer_exchanges.inquiries_due(context(), now=at):
-            inquire_job(organization_id, request_id)
+        for inquiry in payer_exchanges.inquiries_due(ctx, now=at):
+            if inquiry.channel == PORTAL:  # a browser run: queued, dispatched by start_status
+                portal_runs.start_status(ctx, inquiry.organization_id, inquiry.request_id)
+            else:
+                inquire_job(inquiry.organization_id, inquiry.request_id)
+        dispatch = portal_run or ctx.dispatch_portal_run
+        if dispatch is not None:  # a run nothing took (its dispatch lost, or none was set)
+            for run_id in portal_runs.queued_due(ctx, now=at - PORTAL_FALLBACK_AFTER):
+                dispatch(run_id)
         # Deliveries due now: retries whose backoff has passed, decisions recorded by the web
         # app (which cannot enqueue), and any whose job was lost.
-        for delivery_id in notifications.due_deliveries(context(), now=at):
+        for delivery_id in notifications.due_deliveries(ctx, now=at):
             deliver_job(delivery_id)
         return len(due)
 
@@ -122,7 +145,11 @@ def jobs(settings: Settings | None = None) -> Jobs:
     with _guard:
         if "jobs" not in _process:
             chosen = settings or load_settings()
-            _process["jobs"] = register(make_huey(chosen), _lazy_context(chosen))
+            _process["jobs"] = register(
+                make_huey(chosen),
+                lazy_context(chosen),
+                portal_run=lambda run_id: portal_jobs(chosen).run_task(run_id),
+            )
         return _process["jobs"]
 
 
@@ -138,19 +165,6 @@ def __getattr__(name: str) -> Any:
     ):
         return getattr(jobs(), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _lazy_context(settings: Settings) -> Callable[[], Context]:
-    built: list[Context] = []
-    lock = threading.Lock()
-
-    def context() -> Context:
-        with lock:
-            if not built:
-                built.append(build_context(settings))
-            return built[0]
-
-    return context
 
 
 def _utc_now() -> dt.datetime:
