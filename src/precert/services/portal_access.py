@@ -89,4 +89,7 @@ def portal_access(
     try:
         yield access
     finally:
-        access.release_all()
+        # A portal run's holder leased before the run and releases once the run's end is
+        # recorded: released here, another run could start while this one is still recording.
+        if holder is None:
+            access.release_all()

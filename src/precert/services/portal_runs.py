@@ -26,9 +26,22 @@ from typing import Any
 from precert.channels.portal.channel import PortalHandOver, sop_for
 from precert.channels.portal.record import ACTIONS, Question, StepRecord
 from precert.channels.registry import choose
-from precert.domain.authorizations import Event, TimelineEvent, apply, clear_attention
+from precert.domain.authorizations import (
+    AuthorizationRequest,
+    Event,
+    TimelineEvent,
+    apply,
+    clear_attention,
+)
 from precert.domain.authorizations import flag_attention as flag
-from precert.errors import Conflict, InvalidInput, Issue, NotFound, PrecertError
+from precert.errors import (
+    ChannelMisconfigured,
+    Conflict,
+    InvalidInput,
+    Issue,
+    NotFound,
+    PrecertError,
+)
 from precert.security.crypto import FieldCipher
 from precert.services import credentials, payer_exchanges, submission
 from precert.services.accounts import actor_for
@@ -123,6 +136,26 @@ class _Ending:
 # -- starting --------------------------------------------------------------------------------------
 
 
+def goes_by_portal(ctx: Context, actor: Requester, request_id: str, channel: str | None) -> bool:
+    """Whether submitting the request through `channel` (None or "auto": the payer's own first
+    channel) runs the payer's portal SOP: the choice services.submission makes. Reads the request
+    without an audit row (the submit that follows is audited)."""
+    if channel is not None and channel != "auto":
+        return channel == "portal"
+    with ctx.uow() as uow:
+        request = request_repository(ctx, uow).get(actor.organization_id, request_id)
+    return portal_chosen(ctx, request)
+
+
+def portal_chosen(ctx: Context, request: AuthorizationRequest) -> bool:
+    """Whether the payer's own first channel for this request is its portal."""
+    try:
+        name, _ = choose(request, None, ctx.settings)
+    except ChannelMisconfigured:
+        return False  # the submit itself says what is missing
+    return name == "portal"
+
+
 def start_submit(ctx: Context, actor: Requester, request_id: str) -> PortalRun:
     """Queue a portal submit of a request that may be submitted and goes through the portal; an
     active submit run of the request is returned instead of a second one."""
@@ -197,6 +230,8 @@ def execute(ctx: Context, run_id: str, *, worker: str) -> str:
         with _leased(ctx, run, holder, workflow.header.credentials) as held:
             if not held:
                 return "busy"
+            # The run starts when it holds its credentials (the claim came before the lease).
+            _change(ctx, run_id, started_at=ctx.now())
             observer = RunObserverImpl(
                 ctx,
                 run_id=run_id,
@@ -206,6 +241,8 @@ def execute(ctx: Context, run_id: str, *, worker: str) -> str:
                 credentials=workflow.header.credentials,
             )
             ending = _run(ctx, run, observer, holder)
+            _finish(ctx, run_id, ending)  # recorded while the credentials are still held
+            return "done"
     except PrecertError as failure:  # the SOP or a credential is missing: say what to fix
         ending = _Ending("failed", type(failure).__name__, failure.message)
     except Exception as bug:  # noqa: BLE001 — a run's failure is kept on the run, never raised
