@@ -78,8 +78,8 @@ TABLES_JS = "function done(x){document.body.insertAdjacentHTML('beforeend','<p>O
 REVIEW = """
 <h1>Review</h1>
 <p>Two ways to send</p>
-<button onclick="fetch('/sent',{method:'POST'});document.body.insertAdjacentHTML('beforeend',
-'<p>Confirmation</p>')">Submit request</button>
+<button onclick="fetch('/sent',{method:'POST'}).then(()=>document.body.insertAdjacentHTML(
+'beforeend','<p>Confirmation</p>'))">Submit request</button>
 <button>Send</button><a href="#">Send</a>
 """
 

@@ -194,7 +194,7 @@ class PortalChannel:
                 clock=lambda: self._clock().timestamp(),
             )
         except HandOver as handover:
-            raise _handed_over(handover) from None
+            raise _handed_over(handover, kept=submission.observer is not None) from None
 
     def _target(self, submission: Submission) -> tuple[str, str]:
         return self._payer_target(submission.request.coverage.payer_id)
@@ -236,9 +236,13 @@ def _access(submission: Submission) -> PortalAccess:
     return submission.access
 
 
-def _handed_over(handover: HandOver) -> PortalHandOver:
+def _handed_over(handover: HandOver, *, kept: bool) -> PortalHandOver:
+    """`kept`: an observer took the screenshot into the run record (encrypted, the file gone), so
+    the message names it on the run page instead of by a path."""
     message = f"A person must take over on the portal: {handover.reason or handover.message}"
-    if handover.screenshot:
+    if handover.screenshot and kept:
+        message += f" (screenshot {Path(handover.screenshot).name} on the portal run's page)"
+    elif handover.screenshot:
         message += f" (screenshot: {handover.screenshot})"
     error = PortalHandOver(message, [Issue("hand_over", message, handover.screenshot or "")])
     error.screenshot = handover.screenshot

@@ -9,7 +9,7 @@ the first); none is `ElementNotFound`. Both carry a screenshot path from the `sh
 runner passes (it masks PHI first).
 
 What belongs here: finding elements and scopes ("in the section", "in the row containing"),
-reading the text after a label and a table. Acting on elements and the step order live in
+reading the text after a label and a table. Acting on elements is steps.py; the step order is
 runner.py.
 """
 
