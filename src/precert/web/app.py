@@ -25,6 +25,7 @@ from precert.web.api.assignment import router as assignment_router
 from precert.web.api.claims import router as claims_api_router
 from precert.web.api.eligibility import router as eligibility_router
 from precert.web.api.exports import router as exports_router
+from precert.web.api.portal_runs import router as portal_runs_api_router
 from precert.web.api.recovery import router as recovery_api_router
 from precert.web.api.requests import router as requests_router
 from precert.web.errors import install_error_handlers
@@ -38,6 +39,7 @@ from precert.web.ui.eligibility import router as eligibility_page_router
 from precert.web.ui.imports import router as imports_router
 from precert.web.ui.login import router as login_router
 from precert.web.ui.new_request import router as new_request_router
+from precert.web.ui.portal_runs import router as portal_runs_page_router
 from precert.web.ui.queue import router as queue_router
 from precert.web.ui.recovery import router as recovery_page_router
 from precert.web.ui.request_page import router as request_page_router
@@ -94,6 +96,8 @@ def create_app(settings: Settings, *, ctx: Context | None = None) -> FastAPI:
     app.include_router(recovery_page_router)
     app.include_router(claims_api_router)
     app.include_router(claims_page_router)
+    app.include_router(portal_runs_api_router)  # /api/v1/portal-runs/...
+    app.include_router(portal_runs_page_router)  # /portal-runs/{id}, /live, /artifacts, /resolve
     app.include_router(login_router)
     app.include_router(dashboard_router)
     app.include_router(imports_router)

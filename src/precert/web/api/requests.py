@@ -28,6 +28,7 @@ from precert.services import authorization_requests as service
 from precert.services import documents, payer_amendments
 from precert.services.submission import ManualSubmission, SubmissionResult, submit_request
 from precert.store.documents import Document
+from precert.web.api.portal_runs import submit_by_portal
 from precert.web.api.schemas import ErrorOut
 from precert.web.auth import ActorDep
 from precert.web.deps import ContextDep
@@ -277,7 +278,12 @@ def ready(
 @router.post(
     "/{request_id}/submit",
     summary="Submit through a channel, or record a submission made by a person",
-    responses=ERRORS,
+    description=(
+        "A payer whose channel is its web portal is submitted by a portal run in the "
+        "background: the answer is 202 with the run (its Location is /api/v1/portal-runs/{id}); "
+        "follow it there. Every other channel answers 200 with the submission."
+    ),
+    responses={**ERRORS, 202: {"description": "A portal run was queued; the body is the run"}},
 )
 def submit(
     request_id: str,
@@ -287,12 +293,17 @@ def submit(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     given = body or SubmissionIn()
+    details = given.manual()
+    if details is None:  # a channel, not a person's record: a portal payer's run is queued
+        queued = submit_by_portal(ctx, actor, request_id, given.channel)
+        if queued is not None:
+            return queued
     result = submit_request(
         ctx,
         actor,
         request_id,
         channel=None if given.channel == AUTO else given.channel,
-        details=given.manual(),
+        details=details,
         idempotency_key=idempotency_key,
     )
     return JSONResponse(submission_json(result))

@@ -4,6 +4,9 @@ documentation checklist, the timeline, the decision) and its actions as POST for
 Every action is Post/Redirect/Get with a flash message. A refusal from a service (409 with the
 domain's reason, 422 with located issues) re-renders the page with the message next to the field
 of the form that was sent. Viewers see no action forms; the services answer 403 if they post.
+
+"Send to payer" for a payer whose channel is its web portal queues a portal run and goes to the
+run's page (web/ui/portal_runs.py); this page lists the request's runs and shows the one going.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from precert.domain.authorizations import Status
 from precert.domain.determinations import Method, Outcome, standing_determination
 from precert.errors import ChannelError, InvalidInput, InvalidTransition, Issue, http_status_for
 from precert.services import authorization_requests as requests
-from precert.services import documents, payer_amendments, submission
+from precert.services import documents, payer_amendments, portal_runs, submission
 from precert.services.accounts import Actor
 from precert.services.context import Context
 from precert.services.queue import assign, assignable_users
@@ -28,6 +31,7 @@ from precert.web.deps import ContextDep
 from precert.web.session import CsrfDep, PageActorDep
 from precert.web.templating import templates
 from precert.web.ui.flash import clear_flash, pop_flash, set_flash
+from precert.web.ui.portal_runs import queue_portal_submit, runs_panel
 from precert.web.ui.queue_present import register
 
 router = APIRouter(include_in_schema=False)
@@ -44,6 +48,15 @@ class FormState:
     values: Mapping[str, Any] = field(default_factory=dict)
     message: str = ""
     errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Moved:
+    """An action's flash message and the page to show next, when that is not the request's own
+    (a portal submit goes on in the background: its run page follows it)."""
+
+    message: str
+    location: str
 
 
 @router.get("/requests/{request_id}")
@@ -261,6 +274,8 @@ def _render(
         "outcomes": [o.value for o in Outcome if o is not Outcome.PENDED],
         "methods": [m.value for m in Method],
         "actions": _actions(detail.request.status),
+        "by_portal": portal_runs.portal_chosen(ctx, detail.request),
+        **runs_panel(ctx, actor, request_id),
     }
     return templates.TemplateResponse(request, "request.html", context, status_code=status)
 
@@ -315,19 +330,23 @@ async def act_on(
     request_id: str,
     name: str,
     form: Fields,
-    act: Callable[[], str],
+    act: Callable[[], str | Moved],
 ) -> Response:
     from fastapi.concurrency import run_in_threadpool
 
     try:
-        message = await run_in_threadpool(act)
+        done = await run_in_threadpool(act)
     except (InvalidInput, InvalidTransition, ChannelError) as refused:
         state = FormState(name, dict(form), refused.message, _by_field(refused.issues))
         code = http_status_for(refused)
         return await run_in_threadpool(
             _render, request, ctx, actor, request_id, refused=state, status=code
         )
-    response = RedirectResponse(f"/requests/{request_id}", status_code=303)
+    if isinstance(done, Moved):
+        message, location = done.message, done.location
+    else:
+        message, location = done, f"/requests/{request_id}"
+    response = RedirectResponse(location, status_code=303)
     set_flash(response, message)
     return response
 
@@ -343,10 +362,14 @@ def _by_field(issues: list[Issue]) -> dict[str, str]:
 MANUAL_METHODS = ("phone", "fax", "portal")
 
 
-def submit_from_form(ctx: Context, actor: Actor, request_id: str, form: Fields) -> str:
+def submit_from_form(ctx: Context, actor: Actor, request_id: str, form: Fields) -> str | Moved:
     """Submit through the payer's channel ("how" = channel), or record a submission a person made
-    by phone, fax or portal: the method, the payer's reference and the representative's name."""
+    by phone, fax or portal: the method, the payer's reference and the representative's name.
+    A payer whose channel is the portal gets a queued portal run, followed on its own page."""
     if form.get("how") == "channel":
+        queued = queue_portal_submit(ctx, actor, request_id)
+        if queued is not None:
+            return Moved(*queued)
         result = submission.submit_request(ctx, actor, request_id)
         receipt = result.receipt
         sent = f"Sent through the {receipt.channel} channel (reference {receipt.reference})."
