@@ -62,6 +62,7 @@ from precert.services.portal_run_observer import (
     run_repository,
 )
 from precert.store.accounts import UserRepository
+from precert.store.exchanges import ExchangeRepository
 from precert.store.portal_runs import ACTIVE, PortalRunRecord, new_run_id
 from precert.store.uow import UnitOfWork
 
@@ -204,6 +205,47 @@ def start_status(ctx: Context, organization_id: str, request_id: str) -> PortalR
         started = _to_run(run)
     _dispatch(ctx, started.id)
     return started
+
+
+def start_status_for(ctx: Context, actor: Requester, request_id: str) -> tuple[PortalRun, bool]:
+    """A person's "Check status on the portal now": queue a status run of a request whose
+    submission went by the portal and awaits the payer's answer. Returns (run, started): the
+    active status run of the request, if there is one, comes back with started False."""
+    require_changer(actor, "check a request's status on a payer portal")
+    at = ctx.now()
+    with ctx.uow() as uow:
+        requests = request_repository(ctx, uow)
+        request = requests.get(actor.organization_id, request_id)  # NotFound across tenants
+        repo = run_repository(ctx, uow)
+        running = repo.active(actor.organization_id, request_id, "status")
+        if running is not None:
+            return _to_run(running), False
+        awaited = ExchangeRepository(uow.session).awaiting(actor.organization_id, request_id)
+        if awaited is None or awaited.channel != payer_exchanges.PORTAL:
+            message = (
+                "This request has no submission made through the payer's portal that still "
+                "awaits an answer; check its status the way it was sent, or record the decision."
+            )
+            raise InvalidInput(message, [Issue("no-portal-submission", message, "request")])
+        run = _new(actor.organization_id, request_id, "status", actor.email, at)
+        repo.add(run)
+        status = request.status
+        data = {"run": run.id, "purpose": "status"}
+        queued = TimelineEvent(at, actor.email, QUEUED_EVENT, status, status, "", data)
+        requests.add_event(actor.organization_id, request_id, queued)
+        _audit(uow, actor.email, "create", run, at, "portal status check queued")
+        uow.commit()
+        started = _to_run(run)
+    _dispatch(ctx, started.id)
+    return started, True
+
+
+def awaits_portal(ctx: Context, actor: Requester, request_id: str) -> bool:
+    """Whether the request's submission went by the portal and still awaits the payer's answer
+    (what "Check status on the portal now" needs). No audit row: the page showing it has one."""
+    with ctx.uow() as uow:
+        awaited = ExchangeRepository(uow.session).awaiting(actor.organization_id, request_id)
+    return awaited is not None and awaited.channel == payer_exchanges.PORTAL
 
 
 # -- running ---------------------------------------------------------------------------------------
@@ -458,6 +500,16 @@ def artifact(ctx: Context, actor: Requester, run_id: str, name: str) -> tuple[by
         uow.commit()
     suffix = name[name.rfind(".") :].lower() if "." in name else ""
     return data, MEDIA_TYPES.get(suffix, "application/octet-stream")
+
+
+def waiting_runs(ctx: Context, actor: Requester, request_ids: list[str]) -> dict[str, str]:
+    """For a page of the work queue: request id -> id of its run waiting for a person, in one
+    query whatever the number of rows. Should a submit and a status run both wait, the newest
+    is linked (the rows come oldest first; a later one replaces an earlier in the dict)."""
+    if not request_ids:
+        return {}
+    with ctx.uow() as uow:
+        return run_repository(ctx, uow).waiting_for(actor.organization_id, request_ids)
 
 
 def queued_due(ctx: Context, *, now: dt.datetime, limit: int = 50) -> list[str]:

@@ -110,6 +110,19 @@ class PortalRunRepository:
         )
         return list(self.session.scalars(query))
 
+    def waiting_for(self, organization_id: str, request_ids: list[str]) -> dict[str, str]:
+        """request id -> id of its run waiting for a person, in one query (newest wins)."""
+        query = (
+            select(PortalRunRecord.request_id, PortalRunRecord.id)
+            .where(
+                PortalRunRecord.organization_id == organization_id,
+                PortalRunRecord.request_id.in_(request_ids),
+                PortalRunRecord.status == WAITING,
+            )
+            .order_by(PortalRunRecord.created_at)
+        )
+        return {request_id: run_id for request_id, run_id in self.session.execute(query)}
+
     def active(self, organization_id: str, request_id: str, purpose: str) -> PortalRunRecord | None:
         query = (
             select(PortalRunRecord)

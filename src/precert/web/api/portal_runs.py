@@ -1,6 +1,7 @@
 """The portal-run API under /api/v1/portal-runs: a run as JSON (its steps, the names and links of
 its screenshots and traces, the question it waits on), a person's answer to that question, and
-the artifacts themselves (decrypted, audited, never cached).
+the artifacts themselves (decrypted, audited, never cached). POST /api/v1/portal-runs starts a
+status check on the portal of a request submitted there (202; the one already going: 200).
 
 Also what a submit does for a payer whose channel is the portal: the run is queued and the call
 answers 202 with it (`submit_by_portal`, used by POST /api/v1/requests/{id}/submit), since a
@@ -57,6 +58,56 @@ class ResolveIn(BaseModel):
         )
     )
     text: str = Field("", max_length=200, description="For `answer`: what the page asks for.")
+
+
+class StartIn(BaseModel):
+    """Start a portal run for a request. Only status checks start here: a submit is
+    POST /api/v1/requests/{id}/submit (it answers 202 with the run for a portal payer)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"request_id": "5b0c2f4e-0000-4000-8000-000000000000", "purpose": "status"}
+            ]
+        },
+    )
+    request_id: str = Field(min_length=1, max_length=36, description="The request to check.")
+    purpose: Literal["status"] = Field(
+        "status",
+        description=(
+            "status: check on the payer's portal the request's submission made through it "
+            "(it must still await the payer's answer)"
+        ),
+    )
+
+
+@router.post(
+    "",
+    summary="Check a request's status on the payer's portal now (queues a status run)",
+    status_code=202,
+    responses={
+        **ERRORS,
+        200: {"description": "A status run of the request is already going: that run"},
+        404: {"model": ErrorOut, "description": "No such request in your organization"},
+        202: {"description": "The status run, queued; follow it at the Location"},
+        422: {
+            "model": ErrorOut,
+            "description": (
+                "Invalid input, or the request has no portal submission awaiting an answer"
+            ),
+        },
+    },
+)
+async def start(body: StartIn, actor: ActorDep, ctx: ContextDep) -> JSONResponse:
+    run, started = await run_in_threadpool(
+        portal_runs.start_status_for, ctx, actor, body.request_id
+    )
+    return JSONResponse(
+        run_json(run),
+        status_code=202 if started else 200,
+        headers={"Location": f"{PREFIX}/{run.id}"},
+    )
 
 
 @router.get(

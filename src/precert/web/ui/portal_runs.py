@@ -5,7 +5,8 @@ the run offers (POST /portal-runs/{id}/resolve).
 What belongs here: the run page, its live part (polled every 3 s by htmx while the run is queued,
 running or waiting; a change of stage reloads the whole page so the person's panel appears or
 goes), the artifact download, and the resolve form. Starting a run is the request page's "Send to
-payer" (request_page.py); what a run does is services/portal_runs.py.
+payer" and "Check status on the portal now" (request_page.py, with the helpers at the end of this
+module); what a run does is services/portal_runs.py.
 
 Another organization's run is a 404 (the service says NotFound), as with requests.
 """
@@ -292,3 +293,15 @@ def queue_portal_submit(ctx: Context, actor: Actor, request_id: str) -> tuple[st
     run = portal_runs.start_submit(ctx, actor, request_id)
     payer = payer_name(ctx, detail.request.coverage.payer_id)
     return f"Queued for the {payer} portal.", f"/portal-runs/{run.id}"
+
+
+def queue_portal_status(ctx: Context, actor: Actor, request_id: str) -> tuple[str, str]:
+    """For the request page's "Check status on the portal now": queue a status run, or find the
+    one already going; answer (flash message, run page)."""
+    run, started = portal_runs.start_status_for(ctx, actor, request_id)
+    if not started:
+        message = "A status check on the portal is already going: here it is."
+        return message, f"/portal-runs/{run.id}"
+    detail = requests.get_request(ctx, actor, request_id)
+    payer = payer_name(ctx, detail.request.coverage.payer_id)
+    return f"Status check queued on the {payer} portal.", f"/portal-runs/{run.id}"

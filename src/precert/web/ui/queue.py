@@ -1,5 +1,8 @@
 """GET /queue: the team's work queue page (filters as a GET form, HTMX swaps the table), and
-POST /queue/assign: the bulk "Assign to…" action, Post/Redirect/Get with a flash message."""
+POST /queue/assign: the bulk "Assign to…" action, Post/Redirect/Get with a flash message.
+
+A row whose request has a portal run waiting for a person links to that run ("Answer the
+portal's question"): the page's runs are read in one query, not one per row."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from precert.domain.authorizations import Status
 from precert.errors import InvalidInput, NotFound
+from precert.services.portal_runs import waiting_runs
 from precert.services.queue import (
     ME,
     UNASSIGNED,
@@ -58,9 +62,11 @@ def queue(
     except InvalidInput as exc:
         error = exc.message
         page = queue_page(ctx, actor, QueueFilters(), 1)
+    shown = [item.row.id for item in page.items]
     context = {
         "active": "queue",
         "page": page,
+        "waiting_runs": waiting_runs(ctx, actor, shown),
         "filters": filters,
         "error": error,
         "today": ctx.today(),

@@ -7,6 +7,8 @@ of the form that was sent. Viewers see no action forms; the services answer 403 
 
 "Send to payer" for a payer whose channel is its web portal queues a portal run and goes to the
 run's page (web/ui/portal_runs.py); this page lists the request's runs and shows the one going.
+A request submitted through the portal and awaiting the payer's answer offers "Check status on
+the portal now" (a status run; one already going is shown instead of a second).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from precert.web.deps import ContextDep
 from precert.web.session import CsrfDep, PageActorDep
 from precert.web.templating import templates
 from precert.web.ui.flash import clear_flash, pop_flash, set_flash
-from precert.web.ui.portal_runs import queue_portal_submit, runs_panel
+from precert.web.ui.portal_runs import queue_portal_status, queue_portal_submit, runs_panel
 from precert.web.ui.queue_present import register
 
 router = APIRouter(include_in_schema=False)
@@ -101,6 +103,18 @@ async def submit(
     return await act_on(
         request, ctx, actor, request_id, name, form,
         lambda: submit_from_form(ctx, actor, request_id, form),
+    )  # fmt: skip
+
+
+@router.post("/requests/{request_id}/portal-status")
+async def portal_status(
+    request: Request, request_id: str, ctx: ContextDep, actor: PageActorDep, _csrf: CsrfDep
+) -> Response:
+    """Check the request's status on the payer's portal now: a status run, followed on its page."""
+    form = await form_fields(request)
+    return await act_on(
+        request, ctx, actor, request_id, "portal-status", form,
+        lambda: Moved(*queue_portal_status(ctx, actor, request_id)),
     )  # fmt: skip
 
 
@@ -275,9 +289,18 @@ def _render(
         "methods": [m.value for m in Method],
         "actions": _actions(detail.request.status),
         "by_portal": portal_runs.portal_chosen(ctx, detail.request),
+        "portal_status": _portal_status_offered(ctx, actor, detail.request.status, request_id),
         **runs_panel(ctx, actor, request_id),
     }
     return templates.TemplateResponse(request, "request.html", context, status_code=status)
+
+
+def _portal_status_offered(ctx: Context, actor: Actor, status: Status, request_id: str) -> bool:
+    """Whether to offer "Check status on the portal now": a submitted or pended request whose
+    submission went by the portal and still awaits the payer's answer."""
+    if status not in (Status.SUBMITTED, Status.PENDED):
+        return False
+    return portal_runs.awaits_portal(ctx, actor, request_id)
 
 
 def _assignee_email(ctx: Context, actor: Actor, user_id: str | None) -> str | None:
