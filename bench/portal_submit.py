@@ -7,12 +7,17 @@ Two figures:
 - latency: median and p95 seconds of one submission over --runs runs, one after another, on one
   Chromium kept open (as a worker keeps its browser; a new browser context per run, so every run
   signs in again with a fresh TOTP code). The browser's launch is timed and shown on its own.
-- throughput: --consumers processes (default two), each launching its own Chromium, each making
+- throughput: --consumers processes (default two), each launching its own Chromium and signing
+  in as its own portal user (the portal keeps one wizard draft per user), each making
   --per-consumer submissions after one warm-up run; submissions per hour = all of them over the
   wall time from a common start to the last one done. Compared with the CAQH Index's 16 manual
   minutes per electronic-portal prior authorization (3.75 submissions per hour per person).
 
 Targets (issue 6): median <= 10 s, >= 300 submissions per hour per machine.
+
+This is the runner alone (no database, no queue, nothing persisted). bench/portal_runs.py measures
+the same SOP the way production runs it: queued portal runs, two consumer processes on the portal
+queue, every step, screenshot and trace persisted.
 
 The portal runs under uvicorn in a subprocess of its own (one worker, SQLite state in a temporary
 directory) so it does not share a GIL with the runs. Every request has its own "Your reference"
@@ -49,20 +54,24 @@ SOP = (
     / "modern-wizard-submit.md"
 )
 TOTP_SECRET = pyotp.random_base32()
-USER, PASSWORD = "bench.portal.user", "Bench-Pa55word"
+PASSWORD = "Bench-Pa55word"
+# One portal user per consumer: the portal keeps the wizard's draft per user (as real portals
+# do), so two runs signed in as one user at once overwrite each other's draft.
+USERS = 8
 MANUAL_MINUTES = 16.0  # CAQH Index: minutes of staff time per manual portal prior authorization
 MANUAL_PER_HOUR = 60.0 / MANUAL_MINUTES
 
 
 @dataclass(frozen=True)
 class BenchCredentials:
-    """The bench's one portal login: a fixed username/password and codes from the shared secret
+    """One portal login of the bench: a fixed username/password and codes from the shared secret
     (what the vault's totp_code computes; the vault itself is measured by its own tests)."""
 
     secret: str
+    user: str
 
     def login(self, name: str) -> tuple[str, str]:
-        return USER, PASSWORD
+        return self.user, PASSWORD
 
     def totp(self, name: str) -> str:
         return pyotp.TOTP(self.secret).now()
@@ -72,6 +81,10 @@ class BenchCredentials:
 
 
 # -- the portal, in its own process --------------------------------------------------------------
+
+
+def user(n: int) -> str:
+    return f"bench.portal.user{n}"
 
 
 def free_port() -> int:
@@ -87,7 +100,8 @@ def serve_portal(state_dir: str, port: int, secret: str) -> None:
 
     from precert.portal_sim.modern import create_modern_portal
 
-    app = create_modern_portal(Path(state_dir), totp_secret=secret, users={USER: PASSWORD})
+    users = {user(n): PASSWORD for n in range(1, USERS + 1)}
+    app = create_modern_portal(Path(state_dir), totp_secret=secret, users=users)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -128,13 +142,13 @@ def request_inputs(documents: list[str]) -> dict[str, Any]:
 class Submitter:
     """One consumer's browser and workflow; `submit()` makes one timed run."""
 
-    def __init__(self, url: str, secret: str, work: Path, browser: Any) -> None:
+    def __init__(self, url: str, secret: str, work: Path, browser: Any, login: str) -> None:
         from precert.channels.portal.runner import BrowserSettings
         from precert.channels.portal.sop import compile_sop
 
         self.url, self.work = url, work
         self.flow = compile_sop(SOP.read_text(encoding="utf-8"), source=SOP.stem)
-        self.credentials = BenchCredentials(secret)
+        self.credentials = BenchCredentials(secret, login)
         self.settings = BrowserSettings(browser=browser)
         pdf = work / "clinical-notes.pdf"
         pdf.write_bytes(b"%PDF-1.4 synthetic clinical notes")
@@ -178,7 +192,7 @@ def latency(url: str, secret: str, runs: int) -> tuple[list[float], int, float]:
         browser = launch(playwright)
         launch_seconds = time.perf_counter() - start
         try:
-            submitter = Submitter(url, secret, Path(folder), browser)
+            submitter = Submitter(url, secret, Path(folder), browser, user(1))
             submitter.submit()  # warm-up: first-page compile and caches, not in the figures
             times, failures = [], 0
             for _ in range(runs):
@@ -190,14 +204,15 @@ def latency(url: str, secret: str, runs: int) -> tuple[list[float], int, float]:
     return times, failures, launch_seconds
 
 
-def consumer(url: str, secret: str, count: int, barrier: Barrier, out: Any) -> None:
-    """Child process: its own Chromium, one warm-up run, then `count` runs after the barrier."""
+def consumer(url: str, secret: str, login: str, count: int, barrier: Barrier, out: Any) -> None:
+    """Child process: its own Chromium and portal user, one warm-up run, then `count` runs after
+    the barrier."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright, tempfile.TemporaryDirectory() as folder:
         browser = launch(playwright)
         try:
-            submitter = Submitter(url, secret, Path(folder), browser)
+            submitter = Submitter(url, secret, Path(folder), browser, login)
             submitter.submit()
             barrier.wait()
             results = [submitter.submit() for _ in range(count)]
@@ -212,8 +227,8 @@ def throughput(url: str, secret: str, consumers: int, count: int) -> tuple[float
     barrier = spawn.Barrier(consumers + 1)
     out = spawn.Queue()
     workers = [
-        spawn.Process(target=consumer, args=(url, secret, count, barrier, out))
-        for _ in range(consumers)
+        spawn.Process(target=consumer, args=(url, secret, user(n), count, barrier, out))
+        for n in range(1, consumers + 1)
     ]
     for worker in workers:
         worker.start()
@@ -241,6 +256,8 @@ def main() -> None:
     parser.add_argument("--consumers", type=int, default=2)
     parser.add_argument("--per-consumer", type=int, default=20)
     args = parser.parse_args()
+    if not 1 <= args.consumers <= USERS:
+        parser.error(f"--consumers: 1 to {USERS} (one portal user each)")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as state_dir:
