@@ -274,6 +274,11 @@ def execute(ctx: Context, run_id: str, *, worker: str) -> str:
                 return "busy"
             # The run starts when it holds its credentials (the claim came before the lease).
             _change(ctx, run_id, started_at=ctx.now())
+            # Ids and names only: the request's patient never reaches a log line.
+            log.info(
+                "portal run %s started: %s-%s for request %s on %s",
+                run_id, sop, run.purpose, run.request_id, worker,
+            )  # fmt: skip
             observer = RunObserverImpl(
                 ctx,
                 run_id=run_id,
@@ -284,6 +289,7 @@ def execute(ctx: Context, run_id: str, *, worker: str) -> str:
             )
             ending = _run(ctx, run, observer, holder)
             _finish(ctx, run_id, ending)  # recorded while the credentials are still held
+            _log_end(run_id, ending)
             return "done"
     except PrecertError as failure:  # the SOP or a credential is missing: say what to fix
         ending = _Ending("failed", type(failure).__name__, failure.message)
@@ -292,7 +298,14 @@ def execute(ctx: Context, run_id: str, *, worker: str) -> str:
         log.error("portal run %s failed unexpectedly: %s", run_id, type(bug).__name__)
         ending = _Ending("failed", type(bug).__name__, "precert failed unexpectedly; see the log")
     _finish(ctx, run_id, ending)
+    _log_end(run_id, ending)
     return "done"
+
+
+def _log_end(run_id: str, ending: _Ending) -> None:
+    # The status and the outcome word (approved, PortalChanged ...), never the message: a
+    # portal's own words may quote the page.
+    log.info("portal run %s ended %s (%s)", run_id, ending.status, ending.outcome or "-")
 
 
 def _run(ctx: Context, run: PortalRun, observer: RunObserverImpl, holder: str) -> _Ending:
