@@ -16,10 +16,10 @@ unchanged here) and is counted as "busy".
 
 The consumers are configured as `precert worker --queue portal` configures its consumer
 (settings.portal_workers threads, periodic off), on a queue name of the bench's own. Browser:
-`--browser per-run` (default) is the worker as it is: it never calls channel.use_browser, so each
-run launches and closes its own Chromium; `--browser shared` launches one Chromium per consumer
-on its worker thread (Playwright's sync objects belong to the thread that made them) at its first
-run and shares it with channel.use_browser, what a worker keeping its browser would do.
+`--browser kept` (default) is the worker as it is: each worker thread keeps one Chromium across its
+runs (channel.portal.browser.kept_browser; Playwright's sync objects belong to the thread that
+made them), each run in a fresh browser context; `--browser per-run` makes each run launch and
+close its own Chromium, as the worker did before, for comparison.
 
 Figures, from the runs' rows: seconds from started_at (credentials leased) to finished_at
 (median, p95); queue-to-done (created_at to finished_at: all runs are queued at once, so this is
@@ -31,7 +31,7 @@ portal stored each request once (its submit button was posted once per request).
 
 Targets (issue 6): median <= 10 s, >= 300 submissions per hour.
 
-    .venv/bin/python bench/portal_runs.py [--per-consumer 20] [--browser per-run|shared]
+    .venv/bin/python bench/portal_runs.py [--per-consumer 20] [--browser kept|per-run]
         [--redis redis://127.0.0.1:6379/0] [--database sqlite|postgresql]
 """
 
@@ -123,12 +123,14 @@ def consume(queue: str, browser: str, events: Path) -> None:
     settings = Settings()
     huey = make_huey(settings, name=queue)
     ctx = build_context(settings, migrate=False)  # the bench migrated the database
-    shared: list[Any] = []
 
     def context() -> Any:
-        # Called on the worker thread at each run: the shared browser is made there.
-        if browser == "shared" and not shared:
-            shared.append(_share_browser())
+        # Called on the worker thread at each run, after the task handed the run its thread's
+        # kept Chromium; "per-run" takes it back, so the run launches and closes its own.
+        if browser == "per-run":
+            from precert.channels.portal import channel
+
+            channel.use_browser(None)
         return ctx
 
     register_portal(huey, context)
@@ -149,21 +151,6 @@ def consume(queue: str, browser: str, events: Path) -> None:
     events.with_suffix(".ready").touch()
     consumer.run()
     ctx.engine.dispose()
-
-
-def _share_browser() -> Any:
-    """Launch Chromium on this thread and hand it to every portal run of this process."""
-    from playwright.sync_api import sync_playwright
-
-    from precert.channels.portal import channel
-    from precert.channels.portal.browser import CHROMIUM, CHROMIUM_ARGS, BrowserSettings
-
-    playwright = sync_playwright().start()
-    chromium = playwright.chromium.launch(
-        executable_path=CHROMIUM, args=list(CHROMIUM_ARGS), headless=True
-    )
-    channel.use_browser(BrowserSettings(browser=chromium))
-    return chromium
 
 
 # -- the bench -------------------------------------------------------------------------------------
@@ -351,7 +338,7 @@ def artifact_bytes(ctx: Any, run: Any, names: list[str]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--per-consumer", type=int, default=20, help="runs per consumer")
-    parser.add_argument("--browser", choices=("per-run", "shared"), default="per-run")
+    parser.add_argument("--browser", choices=("kept", "per-run"), default="kept")
     parser.add_argument("--redis", help="Redis URL for the portal queue (default: jobs file)")
     parser.add_argument(
         "--database",
@@ -498,9 +485,9 @@ def print_figures(
     where = "Redis" if args.redis else "the SQLite jobs file"
     database = "PostgreSQL" if args.database == "postgresql" else "SQLite"
     browser = (
-        "each run launches its own Chromium (the worker today: it never calls use_browser)"
+        "each run launches its own Chromium (the worker before it kept one)"
         if args.browser == "per-run"
-        else "one Chromium per consumer, shared across its runs (channel.use_browser)"
+        else "one Chromium per worker thread, kept across its runs (the worker as it is)"
     )
     print(
         f"{len(runs)} portal submit runs on mock portal (a), queued with start_submit, taken by "

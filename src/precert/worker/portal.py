@@ -24,6 +24,8 @@ from typing import Any
 from huey import Huey
 from huey.exceptions import TaskLockedException
 
+from precert.channels.portal.browser import kept_browser
+from precert.channels.portal.channel import use_browser
 from precert.config import Settings, load_settings
 from precert.services import portal_runs
 from precert.services.context import Context, build_context
@@ -59,6 +61,8 @@ def register_portal(
         # dispatch) finds the lock and leaves the run to its holder.
         try:
             with huey.lock_task(f"portal-run-{run_id}"):
+                # The thread's Chromium, kept between its runs (each run a fresh context).
+                use_browser(kept_browser())
                 outcome = portal_runs.execute(context(), run_id, worker=worker_name())
         except TaskLockedException:
             return "locked"

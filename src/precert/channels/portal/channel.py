@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -51,15 +52,15 @@ SETTING = "PRECERT_PORTALS"
 _IMAGING = ("70", "71", "72", "73", "74", "75", "76", "77", "78", "79")
 _BODY_PARTS = {"70": "Head", "71": "Chest", "72": "Spine", "73": "Extremity", "74": "Abdomen"}
 
-# One browser a long-running process (the worker, a test module) shares between runs; None: each
-# run launches and closes its own Chromium.
-_shared: BrowserSettings | None = None
+# The browser a thread's portal runs share (a worker thread's kept Chromium, a test module's);
+# unset: each run launches and closes its own. Per thread: Playwright's sync objects belong to
+# the thread that made them.
+_shared = threading.local()
 
 
 def use_browser(settings: BrowserSettings | None) -> None:
-    """Share one browser between portal runs in this process (None: launch one per run)."""
-    global _shared
-    _shared = settings
+    """Share one browser between this thread's portal runs (None: launch one per run)."""
+    _shared.settings = settings
 
 
 class PortalHandOver(ChannelError):
@@ -82,7 +83,7 @@ def sop_for(settings: Settings, payer_id: str, purpose: str) -> Workflow:
 
 
 def portal_channel(settings: Settings, clock: Callable[[], dt.datetime]) -> PortalChannel:
-    return PortalChannel(settings, clock=clock, browser=_shared)
+    return PortalChannel(settings, clock=clock, browser=getattr(_shared, "settings", None))
 
 
 class PortalChannel:
