@@ -56,7 +56,7 @@ imports:
 	$(BIN)/lint-imports
 
 pytest:
-	$(BIN)/pytest -n 2 -q --durations=15
+	$(BIN)/pytest -n 2 --dist worksteal -q --durations=15
 
 bench: venv
 	$(PY) bench/requirements.py
