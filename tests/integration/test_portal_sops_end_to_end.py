@@ -45,6 +45,7 @@ from precert.channels.portal.workflow import Workflow
 from precert.cli.main import app as cli_app
 from precert.cli.portal_run import _VaultCredentials
 from precert.config import Settings
+from precert.errors import PortalChanged
 from precert.portal_sim.legacy.app import create_legacy_portal, imap_append_sink
 from precert.portal_sim.legacy.state import SENDER as LEGACY_SENDER
 from precert.portal_sim.legacy.state import PortalState as LegacyState
@@ -218,6 +219,24 @@ def test_a_request_without_documents_is_handed_to_a_person_before_anything_is_su
 
     assert handed.value.reason.startswith("The portal needs at least one clinical document")
     assert "submit" not in [step.kind for step in handed.value.steps]
+
+
+def test_a_code_the_portal_does_not_offer_stops_with_a_clear_message_before_any_submit(
+    browser: Browser, ctx: Context, modern_login: str, tmp_path: Path, documents: list[str]
+) -> None:
+    app = create_modern_portal(
+        tmp_path / "portal-a", totp_secret=TOTP_SECRET, users={MODERN_USER: MODERN_PASSWORD}
+    )
+    with serving(app) as url, pytest.raises(PortalChanged) as stopped:
+        run(
+            browser, ctx, modern_login, MODERN_SUBMIT, url,
+            request("K-NOCODE", "XJH400127", "Surgery", "0001U", documents),
+            tmp_path / "runs" / "c",
+        )  # fmt: skip
+
+    message = stopped.value.message
+    assert 'no suggestion starting with "0001U" appeared' in message
+    assert "Screenshot:" in message and modern_rows(tmp_path / "portal-a", "K-NOCODE") == 0
 
 
 def test_a_session_warning_mid_wizard_is_dismissed_and_the_request_is_submitted_once(

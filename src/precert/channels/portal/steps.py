@@ -197,7 +197,14 @@ class PageSteps:
         starts = re.compile(r"^\s*" + re.escape(prefix), re.IGNORECASE)
         options = self.page.locator("[role=option], [role=listbox] li, datalist option, ul li")
         options = options.filter(has_text=starts).filter(visible=True)
-        expect(options.first).to_be_visible(timeout=self.settings.locate_timeout_seconds * 1000)
+        try:
+            expect(options.first).to_be_visible(timeout=self.settings.locate_timeout_seconds * 1000)
+        except AssertionError:  # Playwright's expect fails with AssertionError, not its Error
+            raise self._missing(
+                step,
+                f'no suggestion starting with "{prefix}" appeared; the portal may not offer '
+                "this code (check it, or finish this request on the portal by hand)",
+            ) from None
         if options.count() > 1:
             path = self._shoot(f"ambiguous suggestion line {step.line}")
             raise loc._error(
