@@ -12,7 +12,6 @@ on machines that only run browsers).
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import socket
@@ -35,8 +34,6 @@ log = logging.getLogger(__name__)
 
 PORTAL_QUEUE = "precert-portal"
 
-Clock = Callable[[], dt.datetime]
-
 
 @dataclass(frozen=True)
 class PortalJobs:
@@ -46,15 +43,9 @@ class PortalJobs:
     run_task: Any  # huey's task wrapper is untyped
 
 
-def register_portal(
-    huey: Huey,
-    context: Callable[[], Context],
-    clock: Clock | None = None,
-) -> PortalJobs:
-    """Define the portal run task on `huey`; `context` gives the services context when it runs.
-    `clock` is accepted for symmetry with `tasks.register` and unused: a run takes its times
-    from the context's clock."""
-    del clock
+def register_portal(huey: Huey, context: Callable[[], Context]) -> PortalJobs:
+    """Define the portal run task on `huey`; `context` gives the services context when it runs
+    (a run takes its times from the context's clock)."""
 
     def run_task(run_id: str) -> str:
         # One consumer runs a given run: a duplicate message (the sweep's fallback racing the
